@@ -1,0 +1,188 @@
+import {
+  add,
+  type GradSaveFunc,
+  matMul,
+  mul,
+  op,
+  reshape,
+  softmax,
+  sub,
+  sum,
+  type Tensor,
+  type Tensor3D,
+  type Tensor4D,
+  tensor2d,
+  tensor3d,
+  transpose,
+} from '@tensorflow/tfjs-core';
+import { withGradient } from './custom-grad.js';
+import { batchMatMulAsDepthwise, needsPlainMatMul } from './matmul.js';
+import { assertDtype, assertShape, assertTensor, formatShape } from './validate.js';
+
+/**
+ * The additive mask value for positions a query may not see. Large enough that `exp` of it
+ * underflows to exactly 0 after the softmax's max-subtraction, small enough to stay finite in
+ * float16 (max 65504), so WebGL devices without float32 textures still get a correct mask.
+ */
+export const MASK_VALUE = -1e4;
+
+const maskCache = new Map<string, Float32Array>();
+
+/** `mask[i, j] = 0` where query `i` may see key `j` (`j ≤ i + tk - tq`), else MASK_VALUE. */
+function causalMask(tq: number, tk: number): Float32Array {
+  const key = `${tq}x${tk}`;
+  let mask = maskCache.get(key);
+  if (mask === undefined) {
+    mask = new Float32Array(tq * tk);
+    const offset = tk - tq;
+    for (let i = 0; i < tq; i++) {
+      for (let j = i + offset + 1; j < tk; j++) mask[i * tk + j] = MASK_VALUE;
+    }
+    if (maskCache.size > 64) maskCache.clear();
+    maskCache.set(key, mask);
+  }
+  return mask;
+}
+
+/**
+ * Causal scaled dot-product attention for every head at once:
+ * `softmax(q·kᵀ/√D + mask)·v`, where query `i` sees keys `j ≤ i + Tk - Tq`.
+ *
+ * Shapes: `q` `[B, H, Tq, D]`, `k` and `v` `[B, H, Tk, D]` with `Tq ≤ Tk` → `[B, H, Tq, D]`.
+ * With `Tq = Tk` this is ordinary causal self-attention; with `Tq < Tk` the queries are the last
+ * `Tq` positions of the sequence, as when decoding with a key/value cache. The softmax subtracts
+ * the row maximum, and masked scores get {@link MASK_VALUE}, which is finite in float16.
+ *
+ * The gradient is explicit (`dS = P ⊙ (dP - rowsum(dP ⊙ P))`). On wasm, whose batched and
+ * transposed `matMul` is a scalar loop, the four batched products run as depthwise convolutions
+ * (XNNPACK) instead; elsewhere they are flagged `matMul`s.
+ *
+ * @example
+ * ```ts
+ * const q = tf.randomNormal([2, 4, 16, 8]) as tf.Tensor4D;
+ * const out = causalSelfAttention(q, q, q); // [2, 4, 16, 8]
+ * ```
+ */
+function causalSelfAttention_(q: Tensor4D, k: Tensor4D, v: Tensor4D): Tensor4D {
+  const opName = 'causalSelfAttention';
+  assertTensor(opName, 'q', q);
+  assertTensor(opName, 'k', k);
+  assertTensor(opName, 'v', v);
+  for (const [name, t] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+  ] as const) {
+    assertDtype(opName, name, t, ['float32']);
+  }
+  assertShape(opName, 'q', q, ['B', 'H', 'Tq', 'D']);
+  const [b, h, tq, d] = q.shape;
+  const from = `B, H, D from q ${formatShape(q.shape)}`;
+  assertShape(opName, 'k', k, ['B', 'H', 'Tk', 'D'], [b, h, undefined, d], from);
+  const tk = k.shape[2];
+  assertShape(
+    opName,
+    'v',
+    v,
+    ['B', 'H', 'Tk', 'D'],
+    [b, h, tk, d],
+    `from q and k ${formatShape(k.shape)}`,
+  );
+  if (tq > tk) {
+    throw new RangeError(
+      `${opName}: q has ${tq} positions but k and v only ${tk}; expected Tq ≤ Tk ` +
+        '(queries are the last Tq positions of the key sequence).',
+    );
+  }
+  const n = b * h;
+  const scale = 1 / Math.sqrt(d);
+  const mask = causalMask(tq, tk);
+  const attend = needsPlainMatMul() ? attendDepthwise : attendBatched;
+  return withGradient([q, k, v], (save) => {
+    const q3 = reshape(q, [n, tq, d]) as Tensor3D;
+    const k3 = reshape(k, [n, tk, d]) as Tensor3D;
+    const v3 = reshape(v, [n, tk, d]) as Tensor3D;
+    const { out, backward } = attend(mul(q3, scale) as Tensor3D, k3, v3, mask, save);
+    return {
+      value: reshape(out, [b, h, tq, d]),
+      gradFunc: (dy, saved) => {
+        const [dq, dk, dv] = backward(reshape(dy, [n, tq, d]) as Tensor3D, saved);
+        return [
+          reshape(mul(dq, scale), [b, h, tq, d]),
+          reshape(dk, [b, h, tk, d]),
+          reshape(dv, [b, h, tk, d]),
+        ];
+      },
+    };
+  }) as Tensor4D;
+}
+
+type Attend = (
+  qs: Tensor3D,
+  k: Tensor3D,
+  v: Tensor3D,
+  mask: Float32Array,
+  save: GradSaveFunc,
+) => {
+  out: Tensor3D;
+  /** Gradients with respect to the scaled queries, k and v, from the saved tensors. */
+  backward: (dOut: Tensor3D, saved: Tensor[]) => [Tensor, Tensor, Tensor];
+};
+
+/** The softmax backward step: `P ⊙ (dP - rowsum(dP ⊙ P))` over the last axis. */
+function softmaxBackward(p: Tensor, dp: Tensor): Tensor {
+  return mul(p, sub(dp, sum(mul(dp, p), -1, true)));
+}
+
+/** Batch-major `[N, T, D]` layout with flagged batched matMuls (cpu, WebGL, tfjs-node). */
+const attendBatched: Attend = (qs, k, v, mask, save) => {
+  const [, tq] = qs.shape;
+  const tk = k.shape[1];
+  const scores = add(matMul(qs, k, false, true), tensor2d(mask, [tq, tk]));
+  const p = softmax(scores);
+  save([qs, k, v, p]);
+  return {
+    out: matMul(p, v),
+    backward: (dOut, saved) => {
+      const [sq, sk, sv, sp] = saved as [Tensor3D, Tensor3D, Tensor3D, Tensor3D];
+      const dScores = softmaxBackward(sp, matMul(dOut, sv, false, true));
+      return [matMul(dScores, sk), matMul(dScores, sq, true, false), matMul(sp, dOut, true, false)];
+    },
+  };
+};
+
+/**
+ * Batch-in-the-middle layout for wasm: every batched product is a depthwise convolution taking
+ * `[M, R, N]` and `[R, N, P]` to `[M, N, P]` (see batchMatMulAsDepthwise). Scores and
+ * probabilities live as `[Tq, N, Tk]` so the softmax runs over the last axis; the products are
+ * oriented so that only two of them need a transpose of a `[Tq, N, Tk]` tensor (the expensive
+ * kind) — the `p·v` product and `dQ` — and the rest take `p` and `dS` as they are.
+ */
+const attendDepthwise: Attend = (qs, k, v, mask, save) => {
+  const [, tq] = qs.shape;
+  const tk = k.shape[1];
+  const bmm = batchMatMulAsDepthwise;
+  // scores[i, n, j] = Σ_d qs[n, i, d] · k[n, j, d]
+  const scores = bmm(transpose(qs, [1, 2, 0]), transpose(k, [2, 0, 1]));
+  const p = softmax(add(scores, tensor3d(mask, [tq, 1, tk]))) as Tensor3D; // [Tq, N, Tk]
+  // out[i, n, d] = Σ_j p[i, n, j] · v[n, j, d]
+  const out = bmm(transpose(p, [0, 2, 1]), transpose(v, [1, 0, 2]));
+  save([qs, k, v, p]);
+  return {
+    out: transpose(out, [1, 0, 2]),
+    backward: (dOut, saved) => {
+      const [sq, sk, sv, sp] = saved as [Tensor3D, Tensor3D, Tensor3D, Tensor3D];
+      // dP[i, n, j] = Σ_d dOut[n, i, d] · v[n, j, d]
+      const dp = bmm(transpose(dOut, [1, 2, 0]), transpose(sv, [2, 0, 1]));
+      const ds = softmaxBackward(sp, dp) as Tensor3D; // [Tq, N, Tk]
+      // dvᵀ[d, n, j] = Σ_i dOut[n, i, d] · p[i, n, j];  dkᵀ[d, n, j] = Σ_i qs[n, i, d] · dS[i, n, j]
+      const dvT = bmm(transpose(dOut, [2, 1, 0]), sp);
+      const dkT = bmm(transpose(sq, [2, 1, 0]), ds);
+      // dqᵀ[d, n, i] = Σ_j k[n, j, d] · dS[i, n, j]
+      const dqT = bmm(transpose(sk, [2, 1, 0]), transpose(ds, [2, 1, 0]));
+      return [transpose(dqT, [1, 2, 0]), transpose(dkT, [1, 2, 0]), transpose(dvT, [1, 2, 0])];
+    },
+  };
+};
+
+export const causalSelfAttention = op({ causalSelfAttention_ });
