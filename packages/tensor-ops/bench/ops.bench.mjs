@@ -103,6 +103,15 @@ function cases() {
   ];
 }
 
+/** Causal attention from plain tfjs ops, differentiated by the registered kernel gradients. */
+function plainAttention(q, k, v) {
+  const t = q.shape[2];
+  const mask = tf.linalg.bandPart(tf.ones([t, t]), -1, 0);
+  const scores = tf.div(tf.matMul(q, k, false, true), Math.sqrt(q.shape[3]));
+  const masked = tf.add(scores, tf.mul(tf.sub(1, mask), -1e4));
+  return tf.matMul(tf.softmax(masked), v);
+}
+
 const results = [];
 for (const backend of backends) {
   if (!(await tf.setBackend(backend))) {

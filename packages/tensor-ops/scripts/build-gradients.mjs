@@ -27,6 +27,7 @@ await build({
   legalComments: 'eof',
   logLevel: 'warning',
 });
+await writeFile(join(dist, 'register-gradients.d.ts'), 'export {};\n');
 await writeFile(
   join(dist, 'register-gradients.js'),
   "import '@tensorflow/tfjs-core/dist/register_all_gradients';\n",

@@ -83,7 +83,7 @@ export function finiteDifferences(
   { eps = 1e-2, maxPositions = 24 }: { eps?: number; maxPositions?: number } = {},
 ): { positions: number[]; slopes: number[] } {
   const target = inputs[which] as tf.Tensor;
-  const base = target.dataSync().slice();
+  const base = Float32Array.from(target.dataSync());
   const size = base.length;
   const step = Math.max(1, Math.floor(size / maxPositions));
   const positions: number[] = [];
