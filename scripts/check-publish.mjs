@@ -3,7 +3,7 @@
 // tarballs into a scratch project outside the workspace, then
 //   - refuses leftover `workspace:` ranges and missing `files`;
 //   - imports every `exports` entry with plain Node ESM (no bundler, no vitest);
-//   - runs the first ```js block of each package README there (the README's runnable example);
+//   - runs the first ```js (or plain-JS ```ts) block of each package README there (its example);
 //   - type-checks an import of every entry with `tsc` (strict, NodeNext);
 //   - runs publint and @arethetypeswrong/cli (ESM-only profile) on each package.
 // Usage: node scripts/check-publish.mjs [--keep] [@primer-ez/NAME ...]  (after `pnpm build`)
@@ -36,7 +36,10 @@ const fail = (message) => {
 };
 
 const packages = readdirSync(join(root, 'packages'))
-  .map((dir) => ({ dir: join(root, 'packages', dir), json: readJson(join(root, 'packages', dir, 'package.json')) }))
+  .map((dir) => ({
+    dir: join(root, 'packages', dir),
+    json: readJson(join(root, 'packages', dir, 'package.json')),
+  }))
   .filter((p) => p.json && !p.json.private)
   .filter((p) => only.length === 0 || only.includes(p.json.name));
 
@@ -61,14 +64,19 @@ try {
     const out = sh('pnpm', ['pack', '--pack-destination', tarballs], p.dir).trim().split('\n');
     const tgz = out.findLast((line) => line.endsWith('.tgz'));
     if (!tgz) fail(`pnpm pack printed no tarball for ${p.json.name}`);
-    const packed = JSON.parse(sh('tar', ['-xOzf', resolve(p.dir, tgz), 'package/package.json'], root));
+    const packed = JSON.parse(
+      sh('tar', ['-xOzf', resolve(p.dir, tgz), 'package/package.json'], root),
+    );
     const text = JSON.stringify(packed);
-    if (text.includes('workspace:')) fail(`${p.json.name}: packed package.json keeps a workspace: range`);
+    if (text.includes('workspace:'))
+      fail(`${p.json.name}: packed package.json keeps a workspace: range`);
     const listing = sh('tar', ['-tzf', resolve(p.dir, tgz)], root);
-    if (!listing.includes('package/dist/')) fail(`${p.json.name}: tarball has no dist/ (run pnpm build)`);
+    if (!listing.includes('package/dist/'))
+      fail(`${p.json.name}: tarball has no dist/ (run pnpm build)`);
     if (!listing.includes('package/README.md')) fail(`${p.json.name}: tarball has no README.md`);
     deps[p.json.name] = `file:${resolve(p.dir, tgz)}`;
-    for (const [name, range] of Object.entries(packed.peerDependencies ?? {})) peers.add(`${name}@${range}`);
+    for (const [name, range] of Object.entries(packed.peerDependencies ?? {}))
+      peers.add(`${name}@${range}`);
     console.log(`  packed ${p.json.name}@${packed.version}`);
   }
 
@@ -77,14 +85,36 @@ try {
   for (const peer of peers) {
     const at = peer.lastIndexOf('@');
     deps[peer.slice(0, at)] = peer.slice(at + 1);
-    if (peer.startsWith('@tensorflow/tfjs-core@')) deps['@tensorflow/tfjs-backend-cpu'] = backendFor(peer).slice(backendFor(peer).lastIndexOf('@') + 1);
+    if (peer.startsWith('@tensorflow/tfjs-core@'))
+      deps['@tensorflow/tfjs-backend-cpu'] = backendFor(peer).slice(
+        backendFor(peer).lastIndexOf('@') + 1,
+      );
   }
-  const overrides = Object.fromEntries(Object.entries(deps).filter(([, v]) => v.startsWith('file:')));
+  const overrides = Object.fromEntries(
+    Object.entries(deps).filter(([, v]) => v.startsWith('file:')),
+  );
   writeFileSync(
     join(scratch, 'package.json'),
-    JSON.stringify({ name: 'scratch', private: true, type: 'module', dependencies: deps, overrides }, null, 2),
+    JSON.stringify(
+      { name: 'scratch', private: true, type: 'module', dependencies: deps, overrides },
+      null,
+      2,
+    ),
   );
-  sh('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', 'typescript@5', '@types/node@20', '@types/long@4'], scratch);
+  sh(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--ignore-scripts',
+      '--loglevel=error',
+      'typescript@5',
+      '@types/node@20',
+      '@types/long@4',
+    ],
+    scratch,
+  );
 
   // 3. Import every exports entry with plain Node, and run each README's example.
   const entries = [];
@@ -95,14 +125,20 @@ try {
     }
   }
   const importAll = entries
-    .map((e, i) => `import * as m${i} from '${e}';\nif (Object.keys(m${i}).length === 0) throw new Error('${e} exports nothing');`)
+    .map(
+      (e, i) =>
+        `import * as m${i} from '${e}';\nif (Object.keys(m${i}).length === 0) throw new Error('${e} exports nothing');`,
+    )
     .join('\n');
-  writeFileSync(join(scratch, 'import-all.mjs'), `${importAll}\nconsole.log('imported ${entries.length} entries');\n`);
+  writeFileSync(
+    join(scratch, 'import-all.mjs'),
+    `${importAll}\nconsole.log('imported ${entries.length} entries');\n`,
+  );
   console.log(`  ${sh('node', ['import-all.mjs'], scratch).trim()}`);
 
   for (const p of packages) {
     const readme = readFileSync(join(p.dir, 'README.md'), 'utf8');
-    const example = readme.match(/```js\n([\s\S]*?)```/)?.[1];
+    const example = readme.match(/```(?:js|ts)\n([\s\S]*?)```/)?.[1];
     if (!example) fail(`${p.json.name}: README.md has no runnable \`\`\`js example`);
     const file = `example-${p.json.name.split('/')[1]}.mjs`;
     writeFileSync(join(scratch, file), example);
@@ -113,12 +149,25 @@ try {
   // 4. Type-check an import of every entry, as a strict TypeScript ESM user would.
   writeFileSync(
     join(scratch, 'check.ts'),
-    entries.map((e, i) => `import * as m${i} from '${e}';\nexport const k${i}: string[] = Object.keys(m${i});`).join('\n'),
+    entries
+      .map(
+        (e, i) =>
+          `import * as m${i} from '${e}';\nexport const k${i}: string[] = Object.keys(m${i});`,
+      )
+      .join('\n'),
   );
   writeFileSync(
     join(scratch, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, types: ['node', 'long'] },
+      compilerOptions: {
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        target: 'ES2022',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: false,
+        types: ['node', 'long'],
+      },
       files: ['check.ts'],
     }),
   );
@@ -136,7 +185,8 @@ try {
     const problems = (report.analysis.problems ?? []).filter(
       (pr) => !ignored.has(pr.resolutionKind ?? pr.resolutionOption),
     );
-    if (problems.length > 0) fail(`${p.json.name}: attw found ${JSON.stringify(problems, null, 2)}`);
+    if (problems.length > 0)
+      fail(`${p.json.name}: attw found ${JSON.stringify(problems, null, 2)}`);
     console.log(`  publint and attw: ${p.json.name} ok`);
   }
   console.log(`check-publish: ${packages.length} packages ok`);

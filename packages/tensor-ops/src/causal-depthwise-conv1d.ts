@@ -19,31 +19,6 @@ import { withGradient } from './custom-grad.js';
 import { sumLeading } from './matmul.js';
 import { assertDtype, assertShape, assertTensor, check, formatShape } from './validate.js';
 
-/**
- * Causal depthwise 1-D convolution along the sequence: the "DConv" of Primer's Multi-DConv-Head
- * Attention (So et al. 2021, {@link https://arxiv.org/abs/2109.08668 | arXiv 2109.08668}, §3),
- * applied after each of the Q, K and V projections.
- *
- * `y[b, t, c] = bias[c] + Σ_{k=0}^{K-1} kernel[k, c] · x[b, t - (K-1) + k, c]`, with `x` taken as
- * zero before the start, so output `t` sees only inputs `t-K+1 … t`.
- *
- * **Tap order**: `kernel[K-1]` multiplies the current position, `kernel[K-2]` the one before, and
- * so on — the order of PyTorch's `Conv1d` with `padding=K-1` and the last `K-1` outputs dropped.
- * A PyTorch weight `[C, 1, K]` becomes this op's `[K, C]` by a transpose (no flip).
- *
- * Shapes: `x` `[B, T, C]`; `kernel` `[K, G]` and optional `bias` `[G]` where `G` divides `C`.
- * With `G = C` every channel has its own kernel (the paper's MDHA). With `G = D = C/H` the `D`
- * kernels are shared by all heads, channel `c` using kernel `c mod D`, as in the labml.ai
- * annotated implementation. Gradients are explicit shifted products and sums, so they need no
- * depthwise-convolution backprop kernel (wasm has none).
- *
- * @example
- * ```ts
- * // The paper's initialisation: 0.5 on the current position, 0.5/3 on the two before.
- * const kernel = tf.tensor2d([[1 / 6, 1 / 6], [1 / 6, 1 / 6], [0.5, 0.5]]); // [K=3, C=2]
- * causalDepthwiseConv1d(tf.ones([1, 4, 2]) as tf.Tensor3D, kernel); // t=0: 0.5, t=1: ⅔, then 5/6
- * ```
- */
 /** `x` `[B, T, 1, C]` with `n` zero steps added before (`where` 'front') or after it along T. */
 function padTime(x: Tensor4D, n: number, where: 'front' | 'back'): Tensor4D {
   if (n === 0) return x;

@@ -1,0 +1,26 @@
+/**
+ * Error thrown for invalid input to a tokenizer: an unknown character, an out-of-range id, a bad
+ * option. The message names the bad value and says how to fix it.
+ */
+export class TokenizerError extends Error {
+  override readonly name: string = 'TokenizerError';
+}
+
+/**
+ * Error thrown when a `tokenizer.json` document is malformed or uses a feature this package does
+ * not support. `path` points at the offending field, e.g. `model.merges[12]`.
+ */
+export class TokenizerJsonError extends TokenizerError {
+  override readonly name: string = 'TokenizerJsonError';
+  /** JSON path of the offending field (e.g. `model.vocab`), or `''` for the document itself. */
+  readonly path: string;
+
+  constructor(path: string, message: string) {
+    super(
+      path === ''
+        ? `Invalid tokenizer.json: ${message}`
+        : `Invalid tokenizer.json at ${path}: ${message}`,
+    );
+    this.path = path;
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * `@primer-ez/tokenizer`: character-level and GPT-2-style byte-level BPE tokenizers, trainable,
+ * fast, and compatible with Hugging Face `tokenizer.json`. Pure TypeScript, no dependencies,
+ * runs in Node.js and browsers. File helpers live in `@primer-ez/tokenizer/node`.
+ *
+ * @packageDocumentation
+ */
+export {
+  BpeTrainer,
+  type TrainByteLevelBpeOptions,
+  trainByteLevelBpe,
+  trainByteLevelBpeAsync,
+} from './bpe-trainer.js';
+export { BYTE_TO_CHAR, bytesToTokenString, tokenStringToBytes } from './byte-level.js';
+export { type ByteLevelBpeInit, ByteLevelBpeTokenizer } from './byte-level-bpe.js';
+export {
+  CharTokenizer,
+  type CharTokenizerInit,
+  type TrainCharTokenizerOptions,
+  trainCharTokenizer,
+} from './char-tokenizer.js';
+export { TokenizerError, TokenizerJsonError } from './errors.js';
+export { type FromRanksOptions, fromGpt2Ranks, type RankEntry } from './gpt2-ranks.js';
+export { loadTokenizerJson } from './load.js';
+export { GPT2_SPLIT_PATTERN, preTokenize } from './pretokenize.js';
+export type { SpecialToken } from './special-tokens.js';
+export type {
+  AddedTokenJson,
+  BpeModelJson,
+  ComponentJson,
+  TokenizerConfigJson,
+  TokenizerJson,
+} from './tokenizer-json.js';
+export type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.js';
+export { isWellFormed, toWellFormed } from './unicode.js';
