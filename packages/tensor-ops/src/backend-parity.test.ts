@@ -56,6 +56,18 @@ const cases: Record<string, Case> = {
     ],
     (q, k, v) => causalSelfAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D),
   ],
+  'causalSelfAttention with dropout': [
+    [
+      [2, 4, 32, 16],
+      [2, 4, 32, 16],
+      [2, 4, 32, 16],
+    ],
+    (q, k, v) =>
+      causalSelfAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, {
+        dropout: 0.2,
+        seed: 5,
+      }),
+  ],
   sparseCrossEntropy: [[[64, 65]], (l) => sparseCrossEntropy(l as tf.Tensor2D, targets())],
 };
 

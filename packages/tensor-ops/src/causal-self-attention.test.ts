@@ -122,6 +122,49 @@ describeEachBackend('causalSelfAttention', () => {
     );
   });
 
+  it('drops attention probabilities with a seeded, backend-independent mask', () => {
+    const [q, k, v] = qkv([2, 2, 5, 4], [2, 2, 5, 4], 40) as [
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+    ];
+    expectClose(causalSelfAttention(q, k, v, { dropout: 0 }), causalSelfAttention(q, k, v));
+    const rate = 0.4;
+    const y = causalSelfAttention(q, k, v, { dropout: rate, seed: 7 });
+    expectClose(causalSelfAttention(q, k, v, { dropout: rate, seed: 7 }), y, { atol: 0, rtol: 0 });
+    expect(values(causalSelfAttention(q, k, v, { dropout: rate, seed: 8 }))).not.toEqual(values(y));
+    // The documented mask: uniform(seed) ≥ rate, laid out [B·H, Tq, Tk], scaled by 1/(1-rate).
+    const expected = tf.tidy(() => {
+      const keep = tf.cast(
+        tf.greaterEqual(tf.randomUniform([4, 5, 5], 0, 1, 'float32', 7), rate),
+        'float32',
+      );
+      const q3 = tf.reshape(q, [4, 5, 4]);
+      const scores = tf.div(tf.matMul(q3, tf.reshape(k, [4, 5, 4]), false, true), 2);
+      const causal = tf.linalg.bandPart(tf.ones([5, 5]), -1, 0);
+      const p = tf.softmax(tf.add(scores, tf.mul(tf.sub(1, causal), -1e9)));
+      return tf.reshape(
+        tf.matMul(tf.mul(p, tf.div(keep, 1 - rate)), tf.reshape(v, [4, 5, 4])),
+        [2, 2, 5, 4],
+      );
+    });
+    expectClose(y, expected, { atol: 1e-5 });
+  });
+
+  it('has dropout gradients matching finite differences (the mask fixed by the seed)', () => {
+    expectGradientsMatchFiniteDifferences(
+      (q, k, v) =>
+        weightedSum(
+          causalSelfAttention(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, {
+            dropout: 0.3,
+            seed: 3,
+          }),
+          41,
+        ),
+      qkv([1, 2, 4, 3], [1, 2, 4, 3], 42),
+    );
+  });
+
   it('leaks no tensors, forward or backward', () => {
     const [q, k, v] = qkv([2, 2, 5, 4], [2, 2, 5, 4], 30) as [
       tf.Tensor4D,

@@ -1,9 +1,12 @@
 import {
   add,
+  cast,
   type GradSaveFunc,
+  greaterEqual,
   matMul,
   mul,
   op,
+  randomUniform,
   reshape,
   softmax,
   sub,
@@ -13,6 +16,7 @@ import {
   type Tensor4D,
   tensor2d,
   tensor3d,
+  tidy,
   transpose,
 } from '@tensorflow/tfjs-core';
 import { withGradient } from './custom-grad.js';
@@ -53,6 +57,9 @@ function causalMask(tq: number, tk: number): Float32Array {
  * `Tq` positions of the sequence, as when decoding with a key/value cache. The softmax subtracts
  * the row maximum, and masked scores get {@link MASK_VALUE}, which is finite in float16.
  *
+ * `options.dropout` drops attention probabilities while training (inverted dropout, mask drawn
+ * from `options.seed` in the `[N, Tq, Tk]` layout on every backend).
+ *
  * The gradient is explicit (`dS = P ⊙ (dP - rowsum(dP ⊙ P))`). On wasm, whose batched and
  * transposed `matMul` is a scalar loop, the four batched products run as depthwise convolutions
  * (XNNPACK) instead; elsewhere they are flagged `matMul`s.
@@ -63,7 +70,12 @@ function causalMask(tq: number, tk: number): Float32Array {
  * const out = causalSelfAttention(q, q, q); // [2, 4, 16, 8]
  * ```
  */
-function causalSelfAttention_(q: Tensor4D, k: Tensor4D, v: Tensor4D): Tensor4D {
+function causalSelfAttention_(
+  q: Tensor4D,
+  k: Tensor4D,
+  v: Tensor4D,
+  options: AttentionOptions = {},
+): Tensor4D {
   const opName = 'causalSelfAttention';
   assertTensor(opName, 'q', q);
   assertTensor(opName, 'k', k);
@@ -94,6 +106,10 @@ function causalSelfAttention_(q: Tensor4D, k: Tensor4D, v: Tensor4D): Tensor4D {
         '(queries are the last Tq positions of the key sequence).',
     );
   }
+  const { dropout = 0, seed } = options;
+  if (!(dropout >= 0 && dropout < 1)) {
+    throw new RangeError(`${opName}: option 'dropout' is ${dropout}; expected a rate in [0, 1).`);
+  }
   const n = b * h;
   const scale = 1 / Math.sqrt(d);
   const mask = causalMask(tq, tk);
@@ -102,7 +118,8 @@ function causalSelfAttention_(q: Tensor4D, k: Tensor4D, v: Tensor4D): Tensor4D {
     const q3 = reshape(q, [n, tq, d]) as Tensor3D;
     const k3 = reshape(k, [n, tk, d]) as Tensor3D;
     const v3 = reshape(v, [n, tk, d]) as Tensor3D;
-    const { out, backward } = attend(mul(q3, scale) as Tensor3D, k3, v3, mask, save);
+    const keep = dropout > 0 ? dropoutMask([n, tq, tk], dropout, seed) : undefined;
+    const { out, backward } = attend(mul(q3, scale) as Tensor3D, k3, v3, mask, keep, save);
     return {
       value: reshape(out, [b, h, tq, d]),
       gradFunc: (dy, saved) => {
@@ -117,11 +134,32 @@ function causalSelfAttention_(q: Tensor4D, k: Tensor4D, v: Tensor4D): Tensor4D {
   }) as Tensor4D;
 }
 
+/** Options of {@link causalSelfAttention}. */
+export interface AttentionOptions {
+  /** Dropout rate on the attention probabilities (inverted dropout; 0, the default, is none). */
+  dropout?: number;
+  /** Seed of the dropout mask, for reproducible training. */
+  seed?: number;
+}
+
+/**
+ * An inverted-dropout mask `[N, Tq, Tk]`: 0 with probability `rate`, else 1/(1-rate). Drawn in this
+ * canonical layout on every backend, so the same seed drops the same probabilities everywhere.
+ */
+function dropoutMask(shape: [number, number, number], rate: number, seed?: number): Tensor3D {
+  return tidy(() => {
+    const kept = cast(greaterEqual(randomUniform(shape, 0, 1, 'float32', seed), rate), 'float32');
+    return mul(kept, 1 / (1 - rate)) as Tensor3D;
+  });
+}
+
 type Attend = (
   qs: Tensor3D,
   k: Tensor3D,
   v: Tensor3D,
   mask: Float32Array,
+  /** The scaled dropout mask `[N, Tq, Tk]`, when dropping out. */
+  keep: Tensor3D | undefined,
   save: GradSaveFunc,
 ) => {
   out: Tensor3D;
@@ -135,18 +173,25 @@ function softmaxBackward(p: Tensor, dp: Tensor): Tensor {
 }
 
 /** Batch-major `[N, T, D]` layout with flagged batched matMuls (cpu, WebGL, tfjs-node). */
-const attendBatched: Attend = (qs, k, v, mask, save) => {
+const attendBatched: Attend = (qs, k, v, mask, keep, save) => {
   const [, tq] = qs.shape;
   const tk = k.shape[1];
   const scores = add(matMul(qs, k, false, true), tensor2d(mask, [tq, tk]));
   const p = softmax(scores);
-  save([qs, k, v, p]);
+  const pd = keep === undefined ? p : mul(p, keep);
+  save(keep === undefined ? [qs, k, v, p] : [qs, k, v, p, keep]);
   return {
-    out: matMul(p, v),
+    out: matMul(pd, v),
     backward: (dOut, saved) => {
-      const [sq, sk, sv, sp] = saved as [Tensor3D, Tensor3D, Tensor3D, Tensor3D];
-      const dScores = softmaxBackward(sp, matMul(dOut, sv, false, true));
-      return [matMul(dScores, sk), matMul(dScores, sq, true, false), matMul(sp, dOut, true, false)];
+      const [sq, sk, sv, sp, sk2] = saved as Tensor3D[];
+      const dpd = matMul(dOut, sv as Tensor3D, false, true);
+      const dScores = softmaxBackward(sp as Tensor, sk2 === undefined ? dpd : mul(dpd, sk2));
+      const spd = sk2 === undefined ? (sp as Tensor3D) : (mul(sp as Tensor, sk2) as Tensor3D);
+      return [
+        matMul(dScores, sk as Tensor3D),
+        matMul(dScores, sq as Tensor3D, true, false),
+        matMul(spd, dOut, true, false),
+      ];
     },
   };
 };
@@ -158,25 +203,35 @@ const attendBatched: Attend = (qs, k, v, mask, save) => {
  * oriented so that only two of them need a transpose of a `[Tq, N, Tk]` tensor (the expensive
  * kind) — the `p·v` product and `dQ` — and the rest take `p` and `dS` as they are.
  */
-const attendDepthwise: Attend = (qs, k, v, mask, save) => {
+const attendDepthwise: Attend = (qs, k, v, mask, keepCanonical, save) => {
   const [, tq] = qs.shape;
   const tk = k.shape[1];
   const bmm = batchMatMulAsDepthwise;
   // scores[i, n, j] = Σ_d qs[n, i, d] · k[n, j, d]
   const scores = bmm(transpose(qs, [1, 2, 0]), transpose(k, [2, 0, 1]));
   const p = softmax(add(scores, tensor3d(mask, [tq, 1, tk]))) as Tensor3D; // [Tq, N, Tk]
-  // out[i, n, d] = Σ_j p[i, n, j] · v[n, j, d]
-  const out = bmm(transpose(p, [0, 2, 1]), transpose(v, [1, 0, 2]));
-  save([qs, k, v, p]);
+  const keep = keepCanonical === undefined ? undefined : transpose(keepCanonical, [1, 0, 2]);
+  const pd = keep === undefined ? p : (mul(p, keep) as Tensor3D);
+  // out[i, n, d] = Σ_j pd[i, n, j] · v[n, j, d]
+  const out = bmm(transpose(pd, [0, 2, 1]), transpose(v, [1, 0, 2]));
+  save(keep === undefined ? [qs, k, v, p] : [qs, k, v, p, keep]);
   return {
     out: transpose(out, [1, 0, 2]),
     backward: (dOut, saved) => {
-      const [sq, sk, sv, sp] = saved as [Tensor3D, Tensor3D, Tensor3D, Tensor3D];
-      // dP[i, n, j] = Σ_d dOut[n, i, d] · v[n, j, d]
-      const dp = bmm(transpose(dOut, [1, 2, 0]), transpose(sv, [2, 0, 1]));
+      const [sq, sk, sv, sp, sKeep] = saved as Tensor3D[] as [
+        Tensor3D,
+        Tensor3D,
+        Tensor3D,
+        Tensor3D,
+        Tensor3D?,
+      ];
+      // dPd[i, n, j] = Σ_d dOut[n, i, d] · v[n, j, d]
+      const dpd = bmm(transpose(dOut, [1, 2, 0]), transpose(sv, [2, 0, 1]));
+      const dp = sKeep === undefined ? dpd : mul(dpd, sKeep);
       const ds = softmaxBackward(sp, dp) as Tensor3D; // [Tq, N, Tk]
-      // dvᵀ[d, n, j] = Σ_i dOut[n, i, d] · p[i, n, j];  dkᵀ[d, n, j] = Σ_i qs[n, i, d] · dS[i, n, j]
-      const dvT = bmm(transpose(dOut, [2, 1, 0]), sp);
+      const spd = sKeep === undefined ? sp : (mul(sp, sKeep) as Tensor3D);
+      // dvᵀ[d, n, j] = Σ_i dOut[n, i, d] · pd[i, n, j];  dkᵀ[d, n, j] = Σ_i qs[n, i, d] · dS[i, n, j]
+      const dvT = bmm(transpose(dOut, [2, 1, 0]), spd);
       const dkT = bmm(transpose(sq, [2, 1, 0]), ds);
       // dqᵀ[d, n, i] = Σ_j k[n, j, d] · dS[i, n, j]
       const dqT = bmm(transpose(sk, [2, 1, 0]), transpose(ds, [2, 1, 0]));

@@ -9,7 +9,7 @@
 import '#register-gradients';
 
 export { causalDepthwiseConv1d } from './causal-depthwise-conv1d.js';
-export { causalSelfAttention, MASK_VALUE } from './causal-self-attention.js';
+export { type AttentionOptions, causalSelfAttention, MASK_VALUE } from './causal-self-attention.js';
 export { embedding } from './embedding.js';
 export { layerNorm } from './layer-norm.js';
 export { linear } from './linear.js';
