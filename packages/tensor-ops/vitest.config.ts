@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     // tfjs keeps one global engine per process: run files in separate forks, tests in order.
     pool: 'forks',
+    setupFiles: ['./test/setup.ts'],
     testTimeout: 60_000,
   },
 });

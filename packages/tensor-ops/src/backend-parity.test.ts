@@ -1,4 +1,6 @@
 // cpu ↔ wasm parity at model-like sizes: the same inputs give the same outputs and gradients.
+
+import { expectClose, onBackend } from '@primer-ez/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, it } from 'vitest';
 import {
@@ -10,7 +12,6 @@ import {
   sparseCrossEntropy,
   squaredRelu,
 } from './index.js';
-import { expectClose, onBackend } from './test-utils/backends.js';
 
 type Case = [shapes: number[][], f: (...xs: tf.Tensor[]) => tf.Tensor];
 

@@ -1,6 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { expect, it } from 'vitest';
-import { causalDepthwiseConv1d } from './causal-depthwise-conv1d.js';
 import {
   bumpPosition,
   describeEachBackend,
@@ -10,7 +7,10 @@ import {
   randn,
   values,
   weightedSum,
-} from './test-utils/backends.js';
+} from '@primer-ez/test-utils';
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, it } from 'vitest';
+import { causalDepthwiseConv1d } from './causal-depthwise-conv1d.js';
 
 /** The definition, in plain loops: y[b,t,c] = bias[c%G] + Σ_k w[k, c%G] · x[b, t-(K-1)+k, c]. */
 function reference(x: tf.Tensor3D, w: tf.Tensor2D, bias?: tf.Tensor1D): number[] {

@@ -1,6 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { expect, it } from 'vitest';
-import { embedding } from './embedding.js';
 import {
   describeEachBackend,
   expectClose,
@@ -8,7 +5,10 @@ import {
   expectNoLeak,
   randn,
   weightedSum,
-} from './test-utils/backends.js';
+} from '@primer-ez/test-utils';
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, it } from 'vitest';
+import { embedding } from './embedding.js';
 
 const makeTable = () => tf.tensor2d([0, 0.5, 1, 1.5, 2, 2.5], [3, 2]);
 

@@ -1,6 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { expect, it } from 'vitest';
-import { layerNorm } from './layer-norm.js';
 import {
   describeEachBackend,
   expectClose,
@@ -8,7 +5,10 @@ import {
   expectNoLeak,
   randn,
   weightedSum,
-} from './test-utils/backends.js';
+} from '@primer-ez/test-utils';
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, it } from 'vitest';
+import { layerNorm } from './layer-norm.js';
 
 describeEachBackend('layerNorm', () => {
   it('normalises the last axis with the biased variance and eps 1e-5', () => {

@@ -1,6 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { expect, it } from 'vitest';
-import { linear } from './linear.js';
 import {
   describeEachBackend,
   expectClose,
@@ -9,7 +6,10 @@ import {
   randn,
   values,
   weightedSum,
-} from './test-utils/backends.js';
+} from '@primer-ez/test-utils';
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, it } from 'vitest';
+import { linear } from './linear.js';
 
 describeEachBackend('linear', () => {
   it('computes x·W + b over the last axis of any-rank input', () => {

@@ -1,6 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { expect, it } from 'vitest';
-import { sparseCrossEntropy } from './sparse-cross-entropy.js';
 import {
   describeEachBackend,
   expectClose,
@@ -8,7 +5,10 @@ import {
   expectNoLeak,
   randn,
   values,
-} from './test-utils/backends.js';
+} from '@primer-ez/test-utils';
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, it } from 'vitest';
+import { sparseCrossEntropy } from './sparse-cross-entropy.js';
 
 /** Per-row losses in float64: logsumexp(row) - row[target]. */
 function reference(logits: tf.Tensor2D, targets: number[]): number[] {

@@ -1,6 +1,3 @@
-import * as tf from '@tensorflow/tfjs-core';
-import { expect, it } from 'vitest';
-import { squaredRelu } from './squared-relu.js';
 import {
   describeEachBackend,
   expectClose,
@@ -8,7 +5,10 @@ import {
   expectNoLeak,
   randn,
   weightedSum,
-} from './test-utils/backends.js';
+} from '@primer-ez/test-utils';
+import * as tf from '@tensorflow/tfjs-core';
+import { expect, it } from 'vitest';
+import { squaredRelu } from './squared-relu.js';
 
 describeEachBackend('squaredRelu', () => {
   it('is relu(x)² elementwise, keeping the shape', () => {

@@ -1,5 +1,6 @@
 // Every op against PyTorch 1.13 (fixtures/generate.py): outputs and the gradients of sum(y·w).
 import { readFileSync } from 'node:fs';
+import { describeEachBackend, expectClose } from '@primer-ez/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it } from 'vitest';
 import {
@@ -11,7 +12,6 @@ import {
   sparseCrossEntropy,
   squaredRelu,
 } from './index.js';
-import { describeEachBackend, expectClose } from './test-utils/backends.js';
 
 interface Stored {
   shape: number[];

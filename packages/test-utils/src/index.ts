@@ -1,9 +1,9 @@
-// Shared test harness: every op suite runs once per backend available in Node.
+// Shared test harness of the primer-ez packages: run a suite once per backend available in
+// Node, compare tensors, check gradients by finite differences, catch tensor leaks.
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect } from 'vitest';
-import '../index.js';
 
 /** The backends every op must run and train on in Node. WebGL is covered by the browser suite. */
 export const BACKENDS = ['cpu', 'wasm'] as const;

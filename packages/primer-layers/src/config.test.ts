@@ -1,0 +1,87 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, PRESETS, presetConfig, resolveConfig } from './config.js';
+
+const sizes = { vocab_size: 65, d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, max_seq_len: 16 };
+
+describe('resolveConfig', () => {
+  it('defaults to Primer EZ: squared ReLU, per-channel 3-tap MDHA without bias, learned positions', () => {
+    expect(resolveConfig(sizes)).toEqual({
+      model_type: 'primer-ez',
+      ...sizes,
+      ffn_activation: 'squared_relu',
+      attention: 'mdha',
+      dconv: 'per_channel',
+      dconv_kernel: 3,
+      dconv_bias: false,
+      positional: 'learned',
+      norm_eps: 1e-5,
+      tie_embeddings: false,
+      dropout: 0,
+    });
+  });
+
+  it('gives the shared (labml) convolution a bias by default, unless told otherwise', () => {
+    expect(resolveConfig({ ...sizes, dconv: 'shared' }).dconv_bias).toBe(true);
+    expect(resolveConfig({ ...sizes, dconv: 'shared', dconv_bias: false }).dconv_bias).toBe(false);
+  });
+
+  it.each([
+    [
+      { d_model: 30 },
+      'config: d_model = 30 must be a multiple of n_heads = 4 (head width d_model / n_heads); try d_model = 32.',
+    ],
+    [{ n_layers: 0 }, 'config: n_layers = 0 must be a positive integer.'],
+    [{ vocab_size: 6.5 }, 'config: vocab_size = 6.5 must be a positive integer.'],
+    [{ dconv_kernel: 0 }, 'config: dconv_kernel = 0 must be a positive integer.'],
+    [{ attention: 'conv' }, "config: attention = \"conv\" must be one of 'mdha', 'mha'."],
+    [{ dropout: 1 }, 'config: dropout = 1 must be in [0, 1).'],
+    [{ norm_eps: 0 }, 'config: norm_eps = 0 must be a positive number (PyTorch uses 1e-5).'],
+    [{ tie_embeddings: 'yes' }, 'config: tie_embeddings = "yes" must be true or false.'],
+    [{ d_modle: 32 }, "config: unknown key 'd_modle'."],
+  ])('rejects %j naming the key and the fix', (override, message) => {
+    expect(() => resolveConfig({ ...sizes, ...override } as never)).toThrow(ConfigError);
+    expect(() => resolveConfig({ ...sizes, ...override } as never)).toThrow(message);
+  });
+});
+
+describe('presets', () => {
+  it('small is d_model 128, 4 heads, 4 layers, d_ff 512, 128 positions', () => {
+    const c = presetConfig('small', 65);
+    expect([c.d_model, c.n_heads, c.n_layers, c.d_ff, c.max_seq_len]).toEqual([
+      128, 4, 4, 512, 128,
+    ]);
+    expect([c.attention, c.ffn_activation, c.dconv]).toEqual([
+      'mdha',
+      'squared_relu',
+      'per_channel',
+    ]);
+  });
+
+  it("labml is labml.ai's experiment: 512 wide, 8 heads, 6 layers, sinusoidal, shared convs, dropout 0.1", () => {
+    const c = presetConfig('labml', 65);
+    expect([c.d_model, c.n_heads, c.n_layers, c.d_ff, c.max_seq_len]).toEqual([
+      512, 8, 6, 2048, 256,
+    ]);
+    expect([c.positional, c.dconv, c.dconv_bias, c.dropout]).toEqual([
+      'sinusoidal',
+      'shared',
+      true,
+      0.1,
+    ]);
+  });
+
+  it('every preset has a vanilla twin of the same shape with plain attention and ReLU', () => {
+    for (const name of ['tiny', 'small', 'labml'] as const) {
+      const primer = presetConfig(name, 100);
+      const vanilla = presetConfig(`${name}-vanilla`, 100);
+      expect({ ...vanilla, attention: 'mdha', ffn_activation: 'squared_relu' }).toEqual(primer);
+      expect([vanilla.attention, vanilla.ffn_activation]).toEqual(['mha', 'relu']);
+    }
+    expect(Object.keys(PRESETS)).toHaveLength(6);
+  });
+
+  it('takes overrides and rejects unknown names', () => {
+    expect(presetConfig('tiny', 10, { dropout: 0.2 }).dropout).toBe(0.2);
+    expect(() => presetConfig('huge' as 'tiny', 10)).toThrow("unknown preset 'huge'");
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * The model's hyper-parameters. The keys and values are exactly those of a checkpoint's
+ * `config.json` (snake_case), so a config is written and read without translation.
+ */
+export interface PrimerConfig {
+  /** Always "primer-ez" (it identifies the checkpoint format). */
+  model_type: 'primer-ez';
+  vocab_size: number;
+  /** Model width C. */
+  d_model: number;
+  /** Attention heads H; `d_model` must be a multiple of it (head width D = C / H). */
+  n_heads: number;
+  n_layers: number;
+  /** Feed-forward width F. */
+  d_ff: number;
+  /** Longest sequence the model reads at once (and the size of the learned position table). */
+  max_seq_len: number;
+  /** `squared_relu` (Primer) or `relu` (vanilla). */
+  ffn_activation: 'squared_relu' | 'relu';
+  /** `mdha` (Multi-DConv-Head Attention, Primer) or `mha` (vanilla). */
+  attention: 'mdha' | 'mha';
+  /**
+   * `per_channel`: every channel has its own kernel (the paper's). `shared`: one set of D
+   * head-width kernels shared by all heads (the labml.ai annotated implementation's).
+   */
+  dconv: 'per_channel' | 'shared';
+  /** Taps of the causal depthwise convolution (3 in the paper). */
+  dconv_kernel: number;
+  /** Whether the convolutions have a bias (default: false for per_channel, true for shared). */
+  dconv_bias: boolean;
+  /** `learned`: embed + pos_embed. `sinusoidal`: embed·√C + PE (Vaswani, labml). */
+  positional: 'learned' | 'sinusoidal';
+  /** LayerNorm epsilon (PyTorch's 1e-5). */
+  norm_eps: number;
+  /** Whether lm_head reuses the token embedding (then it has no weight or bias of its own). */
+  tie_embeddings: boolean;
+  /** Dropout on attention probabilities, attention output and FFN output, when training. */
+  dropout: number;
+}
+
+/** What {@link resolveConfig} accepts: the sizes, and any other key to override its default. */
+export type ConfigInput = Partial<PrimerConfig> &
+  Pick<PrimerConfig, 'vocab_size' | 'd_model' | 'n_heads' | 'n_layers' | 'd_ff' | 'max_seq_len'>;
+
+/** Thrown for an invalid config; the message names the key, the value and the fix. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const CHOICES = {
+  ffn_activation: ['squared_relu', 'relu'],
+  attention: ['mdha', 'mha'],
+  dconv: ['per_channel', 'shared'],
+  positional: ['learned', 'sinusoidal'],
+} as const;
+
+const SIZES = [
+  'vocab_size',
+  'd_model',
+  'n_heads',
+  'n_layers',
+  'd_ff',
+  'max_seq_len',
+  'dconv_kernel',
+] as const;
+
+const KEYS: readonly (keyof PrimerConfig)[] = [
+  'model_type',
+  ...SIZES,
+  'ffn_activation',
+  'attention',
+  'dconv',
+  'dconv_bias',
+  'positional',
+  'norm_eps',
+  'tie_embeddings',
+  'dropout',
+];
+
+/**
+ * Fills in defaults (Primer EZ: squared ReLU, per-channel MDHA with 3 taps and no bias, learned
+ * positions, eps 1e-5, untied, no dropout) and checks every invariant, throwing a
+ * {@link ConfigError} that names the bad key. Unknown keys are rejected too (a typo would
+ * otherwise silently train the wrong model).
+ */
+export function resolveConfig(input: ConfigInput): PrimerConfig {
+  if (typeof input !== 'object' || input === null) {
+    throw new ConfigError(`config must be an object with the model's sizes, got ${String(input)}.`);
+  }
+  for (const key of Object.keys(input)) {
+    if (!KEYS.includes(key as keyof PrimerConfig)) {
+      throw new ConfigError(`config: unknown key '${key}'. Known keys: ${KEYS.join(', ')}.`);
+    }
+  }
+  const dconv = input.dconv ?? 'per_channel';
+  const config: PrimerConfig = {
+    model_type: 'primer-ez',
+    ffn_activation: 'squared_relu',
+    attention: 'mdha',
+    dconv,
+    dconv_kernel: 3,
+    dconv_bias: dconv === 'shared',
+    positional: 'learned',
+    norm_eps: 1e-5,
+    tie_embeddings: false,
+    dropout: 0,
+    ...stripUndefined(input),
+  } as PrimerConfig;
+  const bad = (key: keyof PrimerConfig, why: string) =>
+    new ConfigError(`config: ${key} = ${JSON.stringify(config[key])} ${why}.`);
+  if (config.model_type !== 'primer-ez') throw bad('model_type', "must be 'primer-ez'");
+  for (const key of SIZES) {
+    const v = config[key];
+    if (!Number.isInteger(v) || v < 1) throw bad(key, 'must be a positive integer');
+  }
+  if (config.d_model % config.n_heads !== 0) {
+    throw bad(
+      'd_model',
+      `must be a multiple of n_heads = ${config.n_heads} (head width d_model / n_heads); ` +
+        `try d_model = ${Math.ceil(config.d_model / config.n_heads) * config.n_heads}`,
+    );
+  }
+  for (const [key, allowed] of Object.entries(CHOICES) as [
+    keyof typeof CHOICES,
+    readonly string[],
+  ][]) {
+    if (!allowed.includes(config[key]))
+      throw bad(key, `must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+  }
+  for (const key of ['dconv_bias', 'tie_embeddings'] as const) {
+    if (typeof config[key] !== 'boolean') throw bad(key, 'must be true or false');
+  }
+  if (!(Number.isFinite(config.norm_eps) && config.norm_eps > 0))
+    throw bad('norm_eps', 'must be a positive number (PyTorch uses 1e-5)');
+  if (!(Number.isFinite(config.dropout) && config.dropout >= 0 && config.dropout < 1)) {
+    throw bad('dropout', 'must be in [0, 1)');
+  }
+  return config;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Head width D = d_model / n_heads. */
+export const headDim = (c: PrimerConfig) => c.d_model / c.n_heads;
+
+/** Sizes and switches of a named preset, without `vocab_size` (that comes from the tokenizer). */
+export type Preset = Omit<ConfigInput, 'vocab_size'>;
+
+const vanilla = { attention: 'mha', ffn_activation: 'relu' } as const;
+const tiny = { d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, max_seq_len: 32 };
+const small = { d_model: 128, n_heads: 4, n_layers: 4, d_ff: 512, max_seq_len: 128 };
+const labml = {
+  d_model: 512,
+  n_heads: 8,
+  n_layers: 6,
+  d_ff: 2048,
+  max_seq_len: 256,
+  dropout: 0.1,
+  positional: 'sinusoidal',
+  dconv: 'shared',
+} as const;
+
+/**
+ * Named presets. `tiny` is for tests; `small` is the experiment size (d_model 128, 4 heads,
+ * 4 layers, d_ff 512, 128 positions); `labml` is labml.ai's Primer EZ experiment (512 wide, 8 heads,
+ * 6 layers, d_ff 2048, 256 positions, dropout 0.1, sinusoidal positions, head-shared convs). Each
+ * has a `-vanilla` twin of the same shape with plain attention and ReLU.
+ */
+export const PRESETS = {
+  tiny,
+  small,
+  labml,
+  'tiny-vanilla': { ...tiny, ...vanilla },
+  'small-vanilla': { ...small, ...vanilla },
+  'labml-vanilla': { ...labml, ...vanilla },
+} satisfies Record<string, Preset>;
+
+export type PresetName = keyof typeof PRESETS;
+
+/** A resolved config from a named preset, the vocabulary size and any overrides. */
+export function presetConfig(
+  name: PresetName,
+  vocabSize: number,
+  overrides: Partial<PrimerConfig> = {},
+): PrimerConfig {
+  const preset = PRESETS[name] as Preset | undefined;
+  if (preset === undefined) {
+    throw new ConfigError(
+      `unknown preset '${String(name)}'; choose one of ${Object.keys(PRESETS).join(', ')}.`,
+    );
+  }
+  return resolveConfig({ ...preset, vocab_size: vocabSize, ...overrides });
+}

@@ -1,0 +1,52 @@
+/**
+ * The Primer EZ language model (So et al. 2021, arXiv 2109.08668) on TensorFlow.js: config and
+ * presets, seeded parameters, the forward pass (Primer EZ and its vanilla baseline), key/value
+ * cache decoding, and PyTorch-compatible safetensors checkpoints.
+ *
+ * @packageDocumentation
+ */
+export {
+  CheckpointError,
+  type CheckpointFiles,
+  configFromJson,
+  configToJson,
+  deserializeCheckpoint,
+  serializeCheckpoint,
+} from './checkpoint.js';
+export {
+  ConfigError,
+  type ConfigInput,
+  headDim,
+  PRESETS,
+  type Preset,
+  type PresetName,
+  type PrimerConfig,
+  presetConfig,
+  resolveConfig,
+} from './config.js';
+export { Decoder, type DecoderOptions } from './decoder.js';
+export {
+  type ForwardOptions,
+  InputError,
+  KVCache,
+  PrimerModel,
+  sinusoidalPositions,
+  type TokenIds,
+} from './model.js';
+export {
+  countParameters,
+  diskShape,
+  fromDiskLayout,
+  type Init,
+  initialValue,
+  type Layout,
+  type ParamSpec,
+  parameterSpecs,
+  toDiskLayout,
+} from './params.js';
+export {
+  readSafetensors,
+  SafetensorsError,
+  type StoredTensor,
+  writeSafetensors,
+} from './safetensors.js';
