@@ -7,7 +7,7 @@ import { decode as gptDecode, encode as gptEncode } from 'gpt-tokenizer/encoding
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ByteLevelBpeTokenizer } from '../src/byte-level-bpe.js';
 import { fromGpt2Ranks } from '../src/gpt2-ranks.js';
-import { readMobyDick } from './corpus.js';
+import { readMobyDick } from '@primer-ez/test-utils/corpus';
 
 let gpt2: ByteLevelBpeTokenizer;
 

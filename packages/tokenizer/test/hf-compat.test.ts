@@ -14,7 +14,7 @@ import { fromGpt2Ranks } from '../src/gpt2-ranks.js';
 import { loadTokenizerJson } from '../src/load.js';
 import type { Tokenizer } from '../src/types.js';
 import { nastyString } from './arbitraries.js';
-import { readMobyDick } from './corpus.js';
+import { readMobyDick } from '@primer-ez/test-utils/corpus';
 
 /** Loads our tokenizer into Hugging Face's, through the JSON text as a file would carry it. */
 function toHf(tokenizer: Tokenizer): HfTokenizer {
