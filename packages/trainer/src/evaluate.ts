@@ -1,0 +1,86 @@
+import type { PrimerModel } from '@primer-ez/primer-layers';
+import { sparseCrossEntropy } from '@primer-ez/tensor-ops';
+import * as tf from '@tensorflow/tfjs-core';
+import { batchAt, DataError, windowStarts } from './data.js';
+
+/** Scores of a model on a token stream. */
+export interface EvalResult {
+  /** Mean next-token cross-entropy, in nats. */
+  loss: number;
+  /** `exp(loss)`. */
+  perplexity: number;
+  /** `loss / ln 2` (bits per character for a character tokenizer). */
+  bitsPerToken: number;
+  /** Tokens scored. */
+  tokens: number;
+  /** Windows scored. */
+  windows: number;
+}
+
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  /** Window length T (default: the model's max_seq_len). */
+  seqLen?: number;
+  /** Windows per forward pass (default 16). */
+  batchSize?: number;
+  /** Score only this many windows, evenly spaced (default: all). */
+  maxWindows?: number;
+}
+
+/**
+ * Scores a token stream with consecutive non-overlapping windows: inputs `ids[s : s+T]`, targets
+ * `ids[s+1 : s+T+1]` for `s = 0, T, 2T, …` while `s + T + 1 ≤ N` — the definition the CLI's
+ * `eval` uses. Returns the mean cross-entropy over every scored token, perplexity and bits.
+ */
+export async function evaluate(
+  model: PrimerModel,
+  tokens: ArrayLike<number>,
+  { seqLen = model.config.max_seq_len, batchSize = 16, maxWindows }: EvaluateOptions = {},
+): Promise<EvalResult> {
+  const stream = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
+  if (seqLen > model.config.max_seq_len) {
+    throw new DataError(
+      `evaluate: seqLen ${seqLen} exceeds the model's max_seq_len ${model.config.max_seq_len}.`,
+    );
+  }
+  const starts = windowStarts(stream.length, seqLen, maxWindows);
+  if (starts.length === 0) {
+    throw new DataError(
+      `evaluate: ${stream.length} tokens are fewer than one window of seqLen + 1 = ${seqLen + 1}; ` +
+        'score more text or use a shorter seqLen.',
+    );
+  }
+  const vocab = model.config.vocab_size;
+  for (let i = 0; i < stream.length; i++) {
+    const id = stream[i] as number;
+    if (!(id >= 0 && id < vocab)) {
+      throw new DataError(
+        `evaluate: token ${i} is ${id}, outside the model's vocabulary [0, ${vocab}).`,
+      );
+    }
+  }
+  let total = 0;
+  for (let i = 0; i < starts.length; i += batchSize) {
+    const { ids, targets } = batchAt(stream, starts.slice(i, i + batchSize), seqLen);
+    const sum = tf.tidy(() => {
+      const logits = model.forward(ids, { checkIds: false });
+      const [b, t] = ids.shape;
+      return sparseCrossEntropy(
+        tf.reshape(logits, [b * t, vocab]) as tf.Tensor2D,
+        tf.reshape(targets, [b * t]) as tf.Tensor1D,
+        'sum',
+      );
+    });
+    total += (await sum.data())[0] as number;
+    tf.dispose([ids, targets, sum]);
+  }
+  const count = starts.length * seqLen;
+  const loss = total / count;
+  return {
+    loss,
+    perplexity: Math.exp(loss),
+    bitsPerToken: loss / Math.LN2,
+    tokens: count,
+    windows: starts.length,
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Training, evaluation and sampling for Primer EZ on TensorFlow.js: seeded data windows, AdamW,
+ * learning-rate schedules, gradient clipping and accumulation, exactly resumable runs, the
+ * evaluation definition the CLI uses, and streaming generation on the key/value cache.
+ *
+ * @packageDocumentation
+ */
+export {
+  type Batch,
+  BatchSampler,
+  batchAt,
+  DataError,
+  splitTokens,
+  type TokenSplit,
+  windowStarts,
+} from './data.js';
+export { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
+export { AdamW, type AdamWOptions, clipByGlobalNorm, type OptimParam } from './optim.js';
+export { Rng } from './rng.js';
+export { learningRate, type Schedule, validateSchedule } from './schedule.js';
+export {
+  type CheckpointKind,
+  type CheckpointSink,
+  DEFAULT_TRAINER_OPTIONS,
+  type RunOptions,
+  resolveTrainerOptions,
+  type StepResult,
+  type TrainEvent,
+  Trainer,
+  type TrainerOptions,
+  type TrainerSnapshot,
+  type TrainerState,
+  TrainingError,
+} from './trainer.js';

@@ -1,0 +1,197 @@
+/**
+ * Node-only run directories: checkpoints as directories of files, `latest.json` / `best.json`
+ * pointers, and `metrics.jsonl`.
+ *
+ * ```
+ * out/
+ *   metrics.jsonl               one JSON object per line: step, loss | val_loss, lr, tokens_per_s, …
+ *   latest.json                 {"checkpoint": "checkpoints/step-000500", "step": 500}
+ *   best.json                   the same, for the best validation loss so far
+ *   checkpoints/step-000500/    config.json, model.safetensors, tokenizer.json,
+ *                               trainer_state.json, optimizer.safetensors
+ * ```
+ *
+ * Every checkpoint directory is written under a temporary name, flushed, then renamed into place,
+ * and the pointer files are replaced atomically, so an interrupted save never damages what was
+ * already saved. Each checkpoint directory is also a plain model checkpoint (`loadCheckpoint`).
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  access,
+  appendFile,
+  constants,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+} from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { writeFileAtomic } from '@primer-ez/primer-layers/node';
+import type { CheckpointKind, CheckpointSink, TrainEvent, TrainerSnapshot } from './trainer.js';
+
+export const FILES = {
+  config: 'config.json',
+  weights: 'model.safetensors',
+  tokenizer: 'tokenizer.json',
+  state: 'trainer_state.json',
+  optimizer: 'optimizer.safetensors',
+} as const;
+
+/** Writes a snapshot as a checkpoint directory, atomically (temporary directory, then rename). */
+export async function writeSnapshotDir(dir: string, snapshot: TrainerSnapshot): Promise<void> {
+  const temp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+  await mkdir(temp, { recursive: true });
+  try {
+    await writeFileAtomic(join(temp, FILES.weights), snapshot.model.weights);
+    await writeFileAtomic(join(temp, FILES.config), snapshot.model.config);
+    if (snapshot.tokenizer !== undefined)
+      await writeFileAtomic(join(temp, FILES.tokenizer), snapshot.tokenizer);
+    await writeFileAtomic(join(temp, FILES.optimizer), snapshot.optimizer);
+    await writeFileAtomic(join(temp, FILES.state), `${JSON.stringify(snapshot.state, null, 2)}\n`);
+    if (await exists(dir)) {
+      const old = `${dir}.old-${randomBytes(4).toString('hex')}`;
+      await rename(dir, old);
+      await rename(temp, dir);
+      await rm(old, { recursive: true, force: true });
+    } else {
+      await rename(temp, dir);
+    }
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Reads a checkpoint directory written by {@link writeSnapshotDir}. */
+export async function readSnapshotDir(dir: string): Promise<TrainerSnapshot> {
+  const read = (name: string) => readFile(join(dir, name));
+  const missing = (name: string) => (error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') {
+      throw new Error(
+        `${dir} has no ${name}: it is not a resumable checkpoint (was it saved by primer-ez train?).`,
+      );
+    }
+    throw error;
+  };
+  const [config, weights, state, optimizer] = await Promise.all([
+    read(FILES.config).catch(missing(FILES.config)),
+    read(FILES.weights).catch(missing(FILES.weights)),
+    read(FILES.state).catch(missing(FILES.state)),
+    read(FILES.optimizer).catch(missing(FILES.optimizer)),
+  ]);
+  const snapshot: TrainerSnapshot = {
+    model: { config: config.toString('utf8'), weights: bytes(weights) },
+    state: JSON.parse(state.toString('utf8')),
+    optimizer: bytes(optimizer),
+  };
+  const tokenizer = await readFile(join(dir, FILES.tokenizer), 'utf8').catch(() => undefined);
+  if (tokenizer !== undefined) snapshot.tokenizer = tokenizer;
+  return snapshot;
+}
+
+/**
+ * A run directory: the checkpoint sink of a training run, its pointers and its metrics log.
+ * Keeps the `keep` most recent periodic checkpoints, plus the best and the latest.
+ */
+export class RunDirectory implements CheckpointSink {
+  private constructor(
+    readonly dir: string,
+    readonly keep: number,
+  ) {}
+
+  /** Opens (creating if needed) a run directory, failing early with a clear message if it is not writable. */
+  static async open(dir: string, { keep = 3 }: { keep?: number } = {}): Promise<RunDirectory> {
+    const path = resolve(dir);
+    try {
+      await mkdir(join(path, 'checkpoints'), { recursive: true });
+      await access(path, constants.W_OK);
+    } catch (error) {
+      throw new Error(
+        `cannot write the run directory ${path}: ${(error as Error).message}; choose another --out.`,
+      );
+    }
+    return new RunDirectory(path, keep);
+  }
+
+  async save(snapshot: TrainerSnapshot, kind: CheckpointKind): Promise<string> {
+    const name = `checkpoints/step-${String(snapshot.state.step).padStart(6, '0')}`;
+    const target = join(this.dir, name);
+    await writeSnapshotDir(target, snapshot);
+    const pointer = `${JSON.stringify({ checkpoint: name, step: snapshot.state.step, val_loss: snapshot.state.bestValLoss })}\n`;
+    await writeFileAtomic(join(this.dir, 'latest.json'), pointer);
+    if (kind === 'best') await writeFileAtomic(join(this.dir, 'best.json'), pointer);
+    await this.prune();
+    return relative(process.cwd(), target) || target;
+  }
+
+  /** The checkpoint a pointer file (`latest.json` or `best.json`) names, or undefined. */
+  async checkpointDir(pointer: 'latest' | 'best' = 'latest'): Promise<string | undefined> {
+    try {
+      const { checkpoint } = JSON.parse(await readFile(join(this.dir, `${pointer}.json`), 'utf8'));
+      return join(this.dir, checkpoint);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Appends events as JSON lines to `metrics.jsonl` (step and eval events). */
+  async log(event: TrainEvent): Promise<void> {
+    const line = metricsLine(event);
+    if (line) await appendFile(join(this.dir, 'metrics.jsonl'), `${line}\n`);
+  }
+
+  private async prune(): Promise<void> {
+    const keepers = new Set(
+      (await Promise.all([this.checkpointDir('latest'), this.checkpointDir('best')])).filter(
+        (d) => d !== undefined,
+      ),
+    );
+    const dirs = (await readdir(join(this.dir, 'checkpoints')))
+      .filter((d) => /^step-\d+$/.test(d))
+      .sort()
+      .map((d) => join(this.dir, 'checkpoints', d));
+    const stale = dirs
+      .slice(0, Math.max(0, dirs.length - this.keep))
+      .filter((d) => !keepers.has(d));
+    await Promise.all(stale.map((d) => rm(d, { recursive: true, force: true })));
+  }
+}
+
+/**
+ * The `metrics.jsonl` line of an event (or undefined for events that are not metrics): at least
+ * `step`, `loss` or `val_loss`, `lr` and `tokens_per_s`.
+ */
+export function metricsLine(event: TrainEvent): string | undefined {
+  if (event.type === 'step') {
+    return JSON.stringify({
+      step: event.step,
+      loss: event.loss,
+      lr: event.lr,
+      grad_norm: event.gradNorm,
+      tokens_per_s: Math.round(event.tokensPerSecond),
+      elapsed_s: event.elapsedMs / 1000,
+    });
+  }
+  if (event.type === 'eval') {
+    return JSON.stringify({
+      step: event.step,
+      val_loss: event.loss,
+      val_perplexity: event.perplexity,
+      val_bits_per_token: event.bitsPerToken,
+    });
+  }
+  return undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function bytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}

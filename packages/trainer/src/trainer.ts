@@ -1,0 +1,460 @@
+import {
+  type CheckpointFiles,
+  deserializeCheckpoint,
+  type PrimerModel,
+  readSafetensors,
+  serializeCheckpoint,
+  writeSafetensors,
+} from '@primer-ez/primer-layers';
+import type { Tokenizer } from '@primer-ez/tokenizer';
+import * as tf from '@tensorflow/tfjs-core';
+import { BatchSampler, DataError, type TokenSplit } from './data.js';
+import { type EvalResult, evaluate } from './evaluate.js';
+import { AdamW, clipByGlobalNorm } from './optim.js';
+import { Rng } from './rng.js';
+import { learningRate, type Schedule, validateSchedule } from './schedule.js';
+
+/** Hyper-parameters of a run. The defaults are the project's recipe (see BENCHMARKS.md). */
+export interface TrainerOptions {
+  /** Windows per optimiser step (per micro-batch when accumulating). Default 32. */
+  batchSize: number;
+  /** Window length T. Default: the model's max_seq_len. */
+  seqLen: number;
+  /** Peak learning rate. Default 1e-3. */
+  lr: number;
+  /** `adamw` (decoupled weight decay on matrices, embeddings and conv kernels) or `adam` (none). */
+  optimizer: 'adamw' | 'adam';
+  beta1: number;
+  /** Default 0.98. */
+  beta2: number;
+  eps: number;
+  /** AdamW's weight decay. Default 0.01. */
+  weightDecay: number;
+  /** `cosine` (default), `constant` or `noam`. */
+  schedule: Schedule['type'];
+  /** Linear warmup steps. Default 100. */
+  warmup: number;
+  /** Cosine decays to `minLrRatio·lr` at `totalSteps`. Default 0.1. */
+  minLrRatio: number;
+  /** The run's length, for the cosine schedule. Default 2000. */
+  totalSteps: number;
+  /** Global gradient-norm clip; 0 disables it. Default 1. */
+  gradClip: number;
+  /** Micro-batches per optimiser step (gradient accumulation). Default 1. */
+  accumulate: number;
+  /** Seeds the batches and the dropout masks. Default 0. */
+  seed: number;
+  /** Validation windows scored at each evaluation (evenly spaced, always the same). Default 64. */
+  evalWindows: number;
+  /** Windows per forward pass when evaluating. Default 16. */
+  evalBatchSize: number;
+}
+
+/** Defaults: AdamW lr 1e-3, betas (0.9, 0.98), wd 0.01, 100 warmup steps then cosine to 0.1×, batch 32, clip 1. */
+export const DEFAULT_TRAINER_OPTIONS: Omit<TrainerOptions, 'seqLen'> = {
+  batchSize: 32,
+  lr: 1e-3,
+  optimizer: 'adamw',
+  beta1: 0.9,
+  beta2: 0.98,
+  eps: 1e-8,
+  weightDecay: 0.01,
+  schedule: 'cosine',
+  warmup: 100,
+  minLrRatio: 0.1,
+  totalSteps: 2000,
+  gradClip: 1,
+  accumulate: 1,
+  seed: 0,
+  evalWindows: 64,
+  evalBatchSize: 16,
+};
+
+/** What one optimiser step did. */
+export interface StepResult {
+  step: number;
+  loss: number;
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+  tokens: number;
+}
+
+/** Progress events, for a progress bar, a chart or a JSONL log. */
+export type TrainEvent =
+  | {
+      type: 'step';
+      step: number;
+      totalSteps: number;
+      loss: number;
+      lr: number;
+      gradNorm: number;
+      tokensPerSecond: number;
+      elapsedMs: number;
+      etaMs: number;
+    }
+  | ({ type: 'eval'; step: number; best: boolean } & EvalResult)
+  | { type: 'checkpoint'; step: number; kind: CheckpointKind; location: string }
+  | { type: 'done'; step: number; reason: 'finished' | 'aborted' };
+
+export type CheckpointKind = 'periodic' | 'best' | 'final' | 'interrupt';
+
+/** Everything needed to resume a run exactly: the model checkpoint plus the trainer's state. */
+export interface TrainerSnapshot {
+  model: CheckpointFiles;
+  /** `tokenizer.json`, when the run has a tokenizer. */
+  tokenizer?: string;
+  /** `trainer_state.json`. */
+  state: TrainerState;
+  /** `optimizer.safetensors`: the AdamW moments `m.<param>` and `v.<param>`. */
+  optimizer: Uint8Array;
+}
+
+/** `trainer_state.json`. */
+export interface TrainerState {
+  format: 'primer-ez-trainer-state';
+  version: 1;
+  step: number;
+  /** The batch sampler's generator state: the data position. */
+  rng: number[];
+  bestValLoss: number | null;
+  tokensSeen: number;
+  elapsedMs: number;
+  options: TrainerOptions;
+}
+
+/** Where checkpoints go (a run directory in Node, IndexedDB in a browser…). */
+export interface CheckpointSink {
+  /** Stores a snapshot; returns where (for the event). */
+  save(snapshot: TrainerSnapshot, kind: CheckpointKind): Promise<string>;
+}
+
+/** Thrown when training cannot go on (a non-finite loss); the message says why and what to do. */
+export class TrainingError extends Error {
+  override name = 'TrainingError';
+}
+
+/** Options of {@link Trainer.run}. */
+export interface RunOptions {
+  /** Train until this many steps in total. Default: `totalSteps`. */
+  steps?: number;
+  /** Validate every this many steps (and at the end); 0 = only at the end. */
+  evalEvery?: number;
+  /** Save a periodic checkpoint every this many steps (and at the end); needs `sink`. */
+  checkpointEvery?: number;
+  sink?: CheckpointSink;
+  onEvent?: (event: TrainEvent) => void | Promise<void>;
+  /** Stop early; a checkpoint of kind 'interrupt' is saved first (with a sink). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Trains a {@link PrimerModel} on a token split: random windows, AdamW (or Adam), a learning-rate
+ * schedule, global-norm clipping and gradient accumulation, all seeded and resumable exactly.
+ * Each optimiser step runs in tidy scopes, so `tf.memory().numTensors` stays flat.
+ */
+export class Trainer {
+  readonly options: TrainerOptions;
+  readonly optimizer: AdamW;
+  step = 0;
+  bestValLoss = Number.POSITIVE_INFINITY;
+  tokensSeen = 0;
+  elapsedMs = 0;
+  private readonly rng: Rng;
+  private readonly sampler: BatchSampler;
+  private readonly schedule: Schedule;
+  private readonly names: Map<string, string>;
+
+  constructor(
+    readonly model: PrimerModel,
+    readonly data: TokenSplit,
+    options: Partial<TrainerOptions> = {},
+    readonly tokenizer?: Tokenizer,
+  ) {
+    this.options = resolveTrainerOptions(model, options);
+    const o = this.options;
+    checkTokens(data.train, model.config.vocab_size, 'training');
+    checkTokens(data.validation, model.config.vocab_size, 'validation');
+    if (data.validation.length < o.seqLen + 1) {
+      throw new DataError(
+        `the validation text has ${data.validation.length} tokens, fewer than one window of seqLen + 1 = ${o.seqLen + 1}; ` +
+          'use more text, a larger validation fraction or a shorter sequence length.',
+      );
+    }
+    this.rng = new Rng(o.seed);
+    this.sampler = new BatchSampler(data.train, o.batchSize, o.seqLen, this.rng);
+    this.schedule = validateSchedule(
+      o.schedule === 'cosine'
+        ? { type: 'cosine', warmup: o.warmup, totalSteps: o.totalSteps, minRatio: o.minLrRatio }
+        : o.schedule === 'noam'
+          ? { type: 'noam', warmup: Math.max(1, o.warmup), dModel: model.config.d_model }
+          : { type: 'constant', warmup: o.warmup },
+    );
+    this.optimizer = new AdamW(
+      model.specs.map((spec) => ({
+        name: spec.name,
+        variable: model.params.get(spec.name)!,
+        decay: spec.decay,
+      })),
+      {
+        beta1: o.beta1,
+        beta2: o.beta2,
+        eps: o.eps,
+        weightDecay: o.optimizer === 'adam' ? 0 : o.weightDecay,
+      },
+    );
+    this.names = new Map([...model.params].map(([name, v]) => [v.name, name]));
+  }
+
+  /** The learning rate of the next step. */
+  get learningRate(): number {
+    return learningRate(this.schedule, this.options.lr, this.step + 1);
+  }
+
+  /**
+   * One optimiser step: `accumulate` micro-batches of gradients, averaged, clipped, applied. A
+   * non-finite loss throws a {@link TrainingError} before anything is updated.
+   */
+  async trainStep(): Promise<StepResult> {
+    const o = this.options;
+    const lr = this.learningRate;
+    const step = this.step + 1;
+    const variables = this.model.variables();
+    let sum: Map<string, tf.Tensor> | undefined;
+    let lossSum: tf.Tensor = tf.scalar(0);
+    try {
+      for (let micro = 0; micro < o.accumulate; micro++) {
+        const batch = this.sampler.next();
+        const seed = (o.seed * 1_000_003 + step * 131 + micro) % 2 ** 31;
+        const { value, grads } = tf.variableGrads(
+          () =>
+            this.model.loss(batch.ids, batch.targets, { training: true, seed, checkIds: false }),
+          variables,
+        );
+        tf.dispose([batch.ids, batch.targets]);
+        const previous = sum;
+        sum = new Map(
+          Object.entries(grads).map(([varName, g]) => {
+            const name = this.names.get(varName)!;
+            return [name, previous ? tf.keep(tf.add(previous.get(name)!, g)) : g];
+          }),
+        );
+        if (previous) tf.dispose([...previous.values(), ...Object.values(grads)]);
+        const total = tf.add(lossSum, value);
+        tf.dispose([lossSum, value]);
+        lossSum = total;
+      }
+      const names = [...sum!.keys()];
+      const [loss, norm, ...clippedList] = tf.tidy((): [tf.Tensor, tf.Tensor, ...tf.Tensor[]] => {
+        const mean = new Map(
+          names.map((n) => [
+            n,
+            o.accumulate === 1 ? sum!.get(n)! : tf.div(sum!.get(n)!, o.accumulate),
+          ]),
+        );
+        const { grads, norm } = clipByGlobalNorm(mean, o.gradClip);
+        return [tf.div(lossSum, o.accumulate), norm, ...names.map((n) => grads.get(n)!)];
+      });
+      const clipped = new Map(names.map((n, i) => [n, clippedList[i]!]));
+      const [lossValue, normValue] = await Promise.all([loss.data(), norm.data()]).then(
+        ([l, n]) => [l[0]!, n[0]!],
+      );
+      try {
+        if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) {
+          throw new TrainingError(
+            `training loss became ${lossValue} at step ${step} (gradient norm ${normValue}, learning rate ${lr.toExponential(2)}); ` +
+              'nothing was updated. Lower the learning rate, keep gradient clipping on, or resume from the last checkpoint.',
+          );
+        }
+        this.optimizer.apply(clipped, lr);
+      } finally {
+        tf.dispose([...clipped.values(), norm, loss]);
+      }
+      const tokens = o.batchSize * o.seqLen * o.accumulate;
+      this.step = step;
+      this.tokensSeen += tokens;
+      return { step, loss: lossValue as number, lr, gradNorm: normValue as number, tokens };
+    } finally {
+      if (sum) tf.dispose([...sum.values()]);
+      lossSum.dispose();
+    }
+  }
+
+  /** Scores the model on the fixed validation windows. */
+  validate(): Promise<EvalResult> {
+    const o = this.options;
+    return evaluate(this.model, this.data.validation, {
+      seqLen: o.seqLen,
+      batchSize: o.evalBatchSize,
+      maxWindows: o.evalWindows,
+    });
+  }
+
+  /**
+   * Trains to `steps`, emitting progress events, validating and checkpointing as asked. On a
+   * non-finite loss it throws a {@link TrainingError}, leaving the last saved checkpoint intact.
+   */
+  async run({
+    steps = this.options.totalSteps,
+    evalEvery = 0,
+    checkpointEvery = 0,
+    sink,
+    onEvent,
+    signal,
+  }: RunOptions = {}): Promise<void> {
+    const emit = async (event: TrainEvent) => {
+      await onEvent?.(event);
+    };
+    const save = async (kind: CheckpointKind) => {
+      if (!sink) return;
+      const location = await sink.save(await this.snapshot(), kind);
+      await emit({ type: 'checkpoint', step: this.step, kind, location });
+    };
+    const startedAt = performance.now() - this.elapsedMs;
+    const firstStep = this.step;
+    let recentMs = 0;
+    while (this.step < steps) {
+      if (signal?.aborted) {
+        await save('interrupt');
+        await emit({ type: 'done', step: this.step, reason: 'aborted' });
+        return;
+      }
+      const t0 = performance.now();
+      const r = await this.trainStep();
+      const ms = performance.now() - t0;
+      recentMs = this.step === firstStep + 1 ? ms : 0.9 * recentMs + 0.1 * ms;
+      this.elapsedMs = performance.now() - startedAt;
+      await emit({
+        type: 'step',
+        step: r.step,
+        totalSteps: steps,
+        loss: r.loss,
+        lr: r.lr,
+        gradNorm: r.gradNorm,
+        tokensPerSecond: r.tokens / (recentMs / 1000),
+        elapsedMs: this.elapsedMs,
+        etaMs: (steps - r.step) * recentMs,
+      });
+      const last = this.step === steps;
+      if ((evalEvery > 0 && this.step % evalEvery === 0) || last) {
+        const result = await this.validate();
+        const best = result.loss < this.bestValLoss;
+        if (best) this.bestValLoss = result.loss;
+        await emit({ type: 'eval', step: this.step, best, ...result });
+        if (best) await save('best');
+      }
+      if (last) await save('final');
+      else if (checkpointEvery > 0 && this.step % checkpointEvery === 0) await save('periodic');
+    }
+    await emit({ type: 'done', step: this.step, reason: 'finished' });
+  }
+
+  /** The model checkpoint, the tokenizer and the trainer's state: everything to resume exactly. */
+  async snapshot(): Promise<TrainerSnapshot> {
+    const moments: [string, { shape: number[]; data: Float32Array }][] = [];
+    for (const [name, t] of this.optimizer.moments())
+      moments.push([name, { shape: t.shape, data: (await t.data()) as Float32Array }]);
+    const snapshot: TrainerSnapshot = {
+      model: await serializeCheckpoint(this.model),
+      state: {
+        format: 'primer-ez-trainer-state',
+        version: 1,
+        step: this.step,
+        rng: this.rng.state,
+        bestValLoss: Number.isFinite(this.bestValLoss) ? this.bestValLoss : null,
+        tokensSeen: this.tokensSeen,
+        elapsedMs: this.elapsedMs,
+        options: this.options,
+      },
+      optimizer: writeSafetensors(moments, {
+        format: 'primer-ez-optimizer',
+        step: String(this.optimizer.step),
+      }),
+    };
+    if (this.tokenizer) snapshot.tokenizer = JSON.stringify(this.tokenizer.toTokenizerJson());
+    return snapshot;
+  }
+
+  /**
+   * Resumes a run from a snapshot: the model, the optimiser moments, the step, the data position
+   * and the best validation loss, so that training on is exactly as if it had never stopped.
+   * `overrides` may change options that do not break that (e.g. `totalSteps` to train longer).
+   */
+  static restore(
+    snapshot: TrainerSnapshot,
+    data: TokenSplit,
+    overrides: Partial<TrainerOptions> = {},
+    tokenizer?: Tokenizer,
+  ): Trainer {
+    const state = snapshot.state;
+    if (state?.format !== 'primer-ez-trainer-state' || state.version !== 1) {
+      throw new Error(
+        `trainer_state.json: format ${JSON.stringify(state?.format)} version ${state?.version} is not a primer-ez trainer state (version 1).`,
+      );
+    }
+    const model = deserializeCheckpoint(snapshot.model);
+    const trainer = new Trainer(model, data, { ...state.options, ...overrides }, tokenizer);
+    const { tensors, metadata } = readSafetensors(snapshot.optimizer);
+    trainer.optimizer.load(tensors, Number(metadata.step ?? state.step));
+    trainer.step = state.step;
+    trainer.rng.restore(state.rng);
+    trainer.bestValLoss = state.bestValLoss ?? Number.POSITIVE_INFINITY;
+    trainer.tokensSeen = state.tokensSeen;
+    trainer.elapsedMs = state.elapsedMs;
+    return trainer;
+  }
+
+  /** Frees the optimiser state (the model is the caller's). */
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+/** Fills defaults and checks every option, naming the bad one. */
+export function resolveTrainerOptions(
+  model: PrimerModel,
+  options: Partial<TrainerOptions>,
+): TrainerOptions {
+  const o: TrainerOptions = {
+    ...DEFAULT_TRAINER_OPTIONS,
+    seqLen: model.config.max_seq_len,
+    ...stripUndefined(options),
+  };
+  const bad = (key: keyof TrainerOptions, why: string) =>
+    new RangeError(`trainer: ${key} = ${JSON.stringify(o[key])} ${why}.`);
+  for (const key of [
+    'batchSize',
+    'seqLen',
+    'accumulate',
+    'totalSteps',
+    'evalWindows',
+    'evalBatchSize',
+  ] as const) {
+    if (!(Number.isInteger(o[key]) && o[key] >= 1)) throw bad(key, 'must be a positive integer');
+  }
+  if (o.seqLen > model.config.max_seq_len)
+    throw bad('seqLen', `exceeds the model's max_seq_len ${model.config.max_seq_len}`);
+  if (!(o.lr > 0 && Number.isFinite(o.lr))) throw bad('lr', 'must be a positive number');
+  if (!(Number.isInteger(o.warmup) && o.warmup >= 0)) throw bad('warmup', 'must be an integer ≥ 0');
+  if (!(o.gradClip >= 0)) throw bad('gradClip', 'must be ≥ 0 (0 disables clipping)');
+  if (!(Number.isInteger(o.seed) && o.seed >= 0)) throw bad('seed', 'must be an integer ≥ 0');
+  if (!['adamw', 'adam'].includes(o.optimizer)) throw bad('optimizer', "must be 'adamw' or 'adam'");
+  if (!['cosine', 'constant', 'noam'].includes(o.schedule))
+    throw bad('schedule', "must be 'cosine', 'constant' or 'noam'");
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function checkTokens(tokens: Int32Array, vocab: number, what: string): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const id = tokens[i] as number;
+    if (!(id >= 0 && id < vocab)) {
+      throw new DataError(
+        `the ${what} tokens hold ${id} at position ${i}, outside the model's vocabulary [0, ${vocab}); was the text encoded with this model's tokenizer?`,
+      );
+    }
+  }
+}
