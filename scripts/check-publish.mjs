@@ -35,11 +35,9 @@ const fail = (message) => {
   process.exit(1);
 };
 
-const packages = readdirSync(join(root, 'packages'))
-  .map((dir) => ({
-    dir: join(root, 'packages', dir),
-    json: readJson(join(root, 'packages', dir, 'package.json')),
-  }))
+const packages = ['packages', 'apps']
+  .flatMap((group) => readdirSync(join(root, group)).map((dir) => join(root, group, dir)))
+  .map((dir) => ({ dir, json: readJson(join(dir, 'package.json')) }))
   .filter((p) => p.json && !p.json.private)
   .filter((p) => only.length === 0 || only.includes(p.json.name));
 
@@ -75,8 +73,10 @@ try {
       fail(`${p.json.name}: tarball has no dist/ (run pnpm build)`);
     if (!listing.includes('package/README.md')) fail(`${p.json.name}: tarball has no README.md`);
     deps[p.json.name] = `file:${resolve(p.dir, tgz)}`;
-    for (const [name, range] of Object.entries(packed.peerDependencies ?? {}))
-      peers.add(`${name}@${range}`);
+    for (const [name, range] of Object.entries(packed.peerDependencies ?? {})) {
+      // Optional peers (tfjs-node, tfjs-node-gpu) are the user's choice; the scratch project skips them.
+      if (!packed.peerDependenciesMeta?.[name]?.optional) peers.add(`${name}@${range}`);
+    }
     console.log(`  packed ${p.json.name}@${packed.version}`);
   }
 

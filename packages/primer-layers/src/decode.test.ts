@@ -141,6 +141,20 @@ describeEachBackend('KV-cache decoding', () => {
     },
   );
 
+  it('leaks no tensors while a Decoder feeds, past max_seq_len too', () => {
+    const model = PrimerModel.create(VARIANTS.shared!, { seed: 16 });
+    const decoder = new Decoder(model, { keep: 4 });
+    tf.dispose(decoder.feed([[1, 2, 3]]));
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 12; i++) {
+      tf.dispose(decoder.feed([[i % 17]]));
+      // the cache holds the same number of tensors at every length
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    decoder.dispose();
+    model.dispose();
+  });
+
   it('rejects a bad keep or mismatched rows', () => {
     const model = PrimerModel.create(VARIANTS.per_channel!, { seed: 15 });
     expect(() => new Decoder(model, { keep: 10 })).toThrow(

@@ -69,10 +69,12 @@ export class Decoder {
       this.rows = this.rows.map((row, i) => [...row, ...ids[i]!]);
     }
     const logits = this.model.decode(input, this.cache);
-    const [b, t, v] = logits.shape;
-    const last = tf.reshape(tf.slice(logits, [0, t - 1, 0], [b, 1, v]), [b, v]) as tf.Tensor2D;
-    logits.dispose();
-    return last;
+    return tf.tidy(() => {
+      const [b, t, v] = logits.shape;
+      const last = tf.reshape(tf.slice(logits, [0, t - 1, 0], [b, 1, v]), [b, v]) as tf.Tensor2D;
+      logits.dispose();
+      return last;
+    });
   }
 
   /** Frees the cache. */

@@ -29,6 +29,7 @@ export interface ForwardOptions {
 
 /** Per-layer state of incremental decoding: keys and values so far, and the conv context. */
 interface LayerCache {
+  /** Post-convolution keys and values so far, `[B, T, H, D]`. */
   k: tf.Tensor4D;
   v: tf.Tensor4D;
   /** The last K-1 pre-convolution projections of q, k and v `[B, K-1, C]` (MDHA only). */
@@ -353,13 +354,13 @@ export class PrimerModel {
       ];
     }
 
-    const split = (x: tf.Tensor) =>
-      tf.transpose(tf.reshape(x, [b, t, heads, d]), [0, 2, 1, 3]) as tf.Tensor4D;
+    // Heads stay where the projection put them: [B, T, H, D] ('BTHD'), no transposes.
+    const split = (x: tf.Tensor) => tf.reshape(x, [b, t, heads, d]) as tf.Tensor4D;
     let [qh, kh, vh] = [split(q), split(k), split(v)];
     if (cache !== undefined) {
       if (layer !== undefined) {
-        kh = tf.concat([layer.k, kh], 2) as tf.Tensor4D;
-        vh = tf.concat([layer.v, vh], 2) as tf.Tensor4D;
+        kh = tf.concat([layer.k, kh], 1) as tf.Tensor4D;
+        vh = tf.concat([layer.v, vh], 1) as tf.Tensor4D;
       }
       if (layer !== undefined) tf.dispose([layer.k, layer.v, ...(layer.context ?? [])]);
       const kept: LayerCache = { k: tf.keep(kh), v: tf.keep(vh) };
@@ -367,8 +368,8 @@ export class PrimerModel {
         kept.context = context.map((x) => tf.keep(x)) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
       cache.layers[i] = kept;
     }
-    const out = causalSelfAttention(qh, kh, vh, dropout);
-    const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [b, t, c.d_model]);
+    const out = causalSelfAttention(qh, kh, vh, { ...dropout, layout: 'BTHD' });
+    const merged = tf.reshape(out, [b, t, c.d_model]);
     return linear(merged, this.mat(`${p}.o_proj.weight`), this.vec(`${p}.o_proj.bias`));
   }
 

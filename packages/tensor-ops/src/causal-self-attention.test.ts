@@ -168,6 +168,45 @@ describeEachBackend('causalSelfAttention', () => {
     );
   });
 
+  it("takes and returns [B, T, H, D] with layout 'BTHD', values and gradients alike", () => {
+    const [q, k, v] = qkv([2, 3, 5, 4], [2, 3, 5, 4], 50) as [
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+    ];
+    const toBTHD = (x: tf.Tensor) => tf.transpose(x, [0, 2, 1, 3]) as tf.Tensor4D;
+    const y = causalSelfAttention(toBTHD(q), toBTHD(k), toBTHD(v), { layout: 'BTHD' });
+    expect(y.shape).toEqual([2, 5, 3, 4]);
+    expectClose(y, toBTHD(causalSelfAttention(q, k, v)), { atol: 1e-6 });
+    const cached = qkv([1, 2, 3, 4], [1, 2, 6, 4], 51).map(toBTHD) as [
+      tf.Tensor4D,
+      tf.Tensor4D,
+      tf.Tensor4D,
+    ];
+    expectClose(
+      causalSelfAttention(...cached, { layout: 'BTHD' }),
+      toBTHD(
+        causalSelfAttention(...(cached.map(toBTHD) as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D])),
+      ),
+      { atol: 1e-6 },
+    );
+    expectGradientsMatchFiniteDifferences(
+      (a, b, c) =>
+        weightedSum(
+          causalSelfAttention(a as tf.Tensor4D, b as tf.Tensor4D, c as tf.Tensor4D, {
+            layout: 'BTHD',
+            dropout: 0.2,
+            seed: 4,
+          }),
+          52,
+        ),
+      qkv([1, 4, 2, 3], [1, 4, 2, 3], 53),
+    );
+    expect(() => causalSelfAttention(q, k, v, { layout: 'TBHD' as 'BTHD' })).toThrow(
+      "option 'layout' is TBHD; expected 'BHTD' or 'BTHD'.",
+    );
+  });
+
   it('leaks no tensors, forward or backward', () => {
     const [q, k, v] = qkv([2, 2, 5, 4], [2, 2, 5, 4], 30) as [
       tf.Tensor4D,

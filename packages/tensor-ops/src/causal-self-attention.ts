@@ -87,19 +87,21 @@ function causalSelfAttention_(
   ] as const) {
     assertDtype(opName, name, t, ['float32']);
   }
-  assertShape(opName, 'q', q, ['B', 'H', 'Tq', 'D']);
-  const [b, h, tq, d] = q.shape;
+  const layout = options.layout ?? 'BHTD';
+  if (layout !== 'BHTD' && layout !== 'BTHD') {
+    throw new RangeError(
+      `${opName}: option 'layout' is ${String(layout)}; expected 'BHTD' or 'BTHD'.`,
+    );
+  }
+  const dims = (t: string) => [...layout].map((a) => (a === 'T' ? t : a));
+  const at = (x: Tensor, axis: string) => x.shape[layout.indexOf(axis)] as number;
+  assertShape(opName, 'q', q, dims('Tq'));
+  const [b, h, tq, d] = [at(q, 'B'), at(q, 'H'), at(q, 'T'), at(q, 'D')];
+  const sized = (t: number | undefined) => [...layout].map((a) => ({ B: b, H: h, T: t, D: d })[a]);
   const from = `B, H, D from q ${formatShape(q.shape)}`;
-  assertShape(opName, 'k', k, ['B', 'H', 'Tk', 'D'], [b, h, undefined, d], from);
-  const tk = k.shape[2];
-  assertShape(
-    opName,
-    'v',
-    v,
-    ['B', 'H', 'Tk', 'D'],
-    [b, h, tk, d],
-    `from q and k ${formatShape(k.shape)}`,
-  );
+  assertShape(opName, 'k', k, dims('Tk'), sized(undefined), from);
+  const tk = at(k, 'T');
+  assertShape(opName, 'v', v, dims('Tk'), sized(tk), `from q and k ${formatShape(k.shape)}`);
   if (tq > tk) {
     throw new RangeError(
       `${opName}: q has ${tq} positions but k and v only ${tk}; expected Tq ≤ Tk ` +
@@ -110,25 +112,18 @@ function causalSelfAttention_(
   if (!(dropout >= 0 && dropout < 1)) {
     throw new RangeError(`${opName}: option 'dropout' is ${dropout}; expected a rate in [0, 1).`);
   }
-  const n = b * h;
   const scale = 1 / Math.sqrt(d);
   const mask = causalMask(tq, tk);
   const attend = needsPlainMatMul() ? attendDepthwise : attendBatched;
+  const shape: Shape = { B: b, H: h, D: d, layout };
   return withGradient([q, k, v], (save) => {
-    const q3 = reshape(q, [n, tq, d]) as Tensor3D;
-    const k3 = reshape(k, [n, tk, d]) as Tensor3D;
-    const v3 = reshape(v, [n, tk, d]) as Tensor3D;
-    const keep = dropout > 0 ? dropoutMask([n, tq, tk], dropout, seed) : undefined;
-    const { out, backward } = attend(mul(q3, scale) as Tensor3D, k3, v3, mask, keep, save);
+    const keep = dropout > 0 ? dropoutMask([b * h, tq, tk] as const, dropout, seed) : undefined;
+    const { out, backward } = attend(mul(q, scale), k, v, shape, mask, keep, save);
     return {
-      value: reshape(out, [b, h, tq, d]),
+      value: out,
       gradFunc: (dy, saved) => {
-        const [dq, dk, dv] = backward(reshape(dy, [n, tq, d]) as Tensor3D, saved);
-        return [
-          reshape(mul(dq, scale), [b, h, tq, d]),
-          reshape(dk, [b, h, tk, d]),
-          reshape(dv, [b, h, tk, d]),
-        ];
+        const [dq, dk, dv] = backward(dy, saved);
+        return [mul(dq, scale), dk, dv];
       },
     };
   }) as Tensor4D;
@@ -136,6 +131,12 @@ function causalSelfAttention_(
 
 /** Options of {@link causalSelfAttention}. */
 export interface AttentionOptions {
+  /**
+   * Axis order of q, k, v and the output: `BHTD` (default, heads split out) or `BTHD` (the
+   * `[B, T, C]` projections merely reshaped to `[B, T, H, D]`, which saves the caller a transpose
+   * each way).
+   */
+  layout?: Layout;
   /** Dropout rate on the attention probabilities (inverted dropout; 0, the default, is none). */
   dropout?: number;
   /** Seed of the dropout mask, for reproducible training. */
@@ -153,18 +154,57 @@ function dropoutMask(shape: [number, number, number], rate: number, seed?: numbe
   });
 }
 
+/** Axis orders of the 4-D attention tensors. */
+export type Layout = 'BHTD' | 'BTHD';
+
+/** The sizes an attention call shares by all its tensors, and their axis order. */
+interface Shape {
+  B: number;
+  H: number;
+  D: number;
+  layout: Layout;
+}
+
+/**
+ * `x` (4-D, in `shape.layout`) transposed to the 3 axes named by `to`, where `N` stands for the
+ * batch and head axes merged (B major): e.g. `TDN` gives `[T, D, B·H]`.
+ */
+function arrange(x: Tensor, shape: Shape, to: string): Tensor3D {
+  const target = to.replace('N', 'BH');
+  const perm = [...target].map((axis) => shape.layout.indexOf(axis));
+  const moved = perm.every((p, i) => p === i) ? x : transpose(x, perm);
+  const size = (axis: string) =>
+    axis === 'N' ? shape.B * shape.H : (x.shape[shape.layout.indexOf(axis)] as number);
+  return reshape(moved, [...to].map(size) as [number, number, number]) as Tensor3D;
+}
+
+/** The inverse of {@link arrange}: a `[…]` tensor with axes `from` (`T` of length `t`) back in `shape.layout`. */
+function restore(x: Tensor, shape: Shape, from: string, t: number): Tensor4D {
+  const source = from.replace('N', 'BH');
+  const sizes: Record<string, number> = { B: shape.B, H: shape.H, D: shape.D, T: t };
+  const expanded = reshape(
+    x,
+    [...source].map((axis) => sizes[axis]!),
+  );
+  const perm = [...shape.layout].map((axis) => source.indexOf(axis));
+  return (perm.every((p, i) => p === i) ? expanded : transpose(expanded, perm)) as Tensor4D;
+}
+
 type Attend = (
-  qs: Tensor3D,
-  k: Tensor3D,
-  v: Tensor3D,
+  /** Scaled queries, keys and values, 4-D in `shape.layout`. */
+  qs: Tensor,
+  k: Tensor,
+  v: Tensor,
+  shape: Shape,
   mask: Float32Array,
   /** The scaled dropout mask `[N, Tq, Tk]`, when dropping out. */
   keep: Tensor3D | undefined,
   save: GradSaveFunc,
 ) => {
-  out: Tensor3D;
-  /** Gradients with respect to the scaled queries, k and v, from the saved tensors. */
-  backward: (dOut: Tensor3D, saved: Tensor[]) => [Tensor, Tensor, Tensor];
+  /** The output, 4-D in `shape.layout`. */
+  out: Tensor;
+  /** Gradients with respect to the scaled queries, k and v (in `shape.layout`), from the saved tensors. */
+  backward: (dOut: Tensor, saved: Tensor[]) => [Tensor, Tensor, Tensor];
 };
 
 /** The softmax backward step: `P ⊙ (dP - rowsum(dP ⊙ P))` over the last axis. */
@@ -173,7 +213,12 @@ function softmaxBackward(p: Tensor, dp: Tensor): Tensor {
 }
 
 /** Batch-major `[N, T, D]` layout with flagged batched matMuls (cpu, WebGL, tfjs-node). */
-const attendBatched: Attend = (qs, k, v, mask, keep, save) => {
+const attendBatched: Attend = (qsIn, kIn, vIn, shape, mask, keep, save) => {
+  const [qs, k, v] = [
+    arrange(qsIn, shape, 'NTD'),
+    arrange(kIn, shape, 'NTD'),
+    arrange(vIn, shape, 'NTD'),
+  ];
   const [, tq] = qs.shape;
   const tk = k.shape[1];
   const scores = add(matMul(qs, k, false, true), tensor2d(mask, [tq, tk]));
@@ -181,16 +226,17 @@ const attendBatched: Attend = (qs, k, v, mask, keep, save) => {
   const pd = keep === undefined ? p : mul(p, keep);
   save(keep === undefined ? [qs, k, v, p] : [qs, k, v, p, keep]);
   return {
-    out: matMul(pd, v),
-    backward: (dOut, saved) => {
-      const [sq, sk, sv, sp, sk2] = saved as Tensor3D[];
+    out: restore(matMul(pd, v), shape, 'NTD', tq),
+    backward: (dOutIn, saved) => {
+      const [sq, sk, sv, sp, sKeep] = saved as Tensor3D[];
+      const dOut = arrange(dOutIn, shape, 'NTD');
       const dpd = matMul(dOut, sv as Tensor3D, false, true);
-      const dScores = softmaxBackward(sp as Tensor, sk2 === undefined ? dpd : mul(dpd, sk2));
-      const spd = sk2 === undefined ? (sp as Tensor3D) : (mul(sp as Tensor, sk2) as Tensor3D);
+      const dScores = softmaxBackward(sp as Tensor, sKeep === undefined ? dpd : mul(dpd, sKeep));
+      const spd = sKeep === undefined ? (sp as Tensor3D) : (mul(sp as Tensor, sKeep) as Tensor3D);
       return [
-        matMul(dScores, sk as Tensor3D),
-        matMul(dScores, sq as Tensor3D, true, false),
-        matMul(spd, dOut, true, false),
+        restore(matMul(dScores, sk as Tensor3D), shape, 'NTD', tq),
+        restore(matMul(dScores, sq as Tensor3D, true, false), shape, 'NTD', tk),
+        restore(matMul(spd, dOut, true, false), shape, 'NTD', tk),
       ];
     },
   };
@@ -203,39 +249,37 @@ const attendBatched: Attend = (qs, k, v, mask, keep, save) => {
  * oriented so that only two of them need a transpose of a `[Tq, N, Tk]` tensor (the expensive
  * kind) — the `p·v` product and `dQ` — and the rest take `p` and `dS` as they are.
  */
-const attendDepthwise: Attend = (qs, k, v, mask, keepCanonical, save) => {
-  const [, tq] = qs.shape;
-  const tk = k.shape[1];
+const attendDepthwise: Attend = (qs, k, v, shape, mask, keepCanonical, save) => {
+  const tq = qs.shape[shape.layout.indexOf('T')] as number;
+  const tk = k.shape[shape.layout.indexOf('T')] as number;
   const bmm = batchMatMulAsDepthwise;
   // scores[i, n, j] = Σ_d qs[n, i, d] · k[n, j, d]
-  const scores = bmm(transpose(qs, [1, 2, 0]), transpose(k, [2, 0, 1]));
+  const scores = bmm(arrange(qs, shape, 'TDN'), arrange(k, shape, 'DNT'));
   const p = softmax(add(scores, tensor3d(mask, [tq, 1, tk]))) as Tensor3D; // [Tq, N, Tk]
   const keep = keepCanonical === undefined ? undefined : transpose(keepCanonical, [1, 0, 2]);
   const pd = keep === undefined ? p : (mul(p, keep) as Tensor3D);
   // out[i, n, d] = Σ_j pd[i, n, j] · v[n, j, d]
-  const out = bmm(transpose(pd, [0, 2, 1]), transpose(v, [1, 0, 2]));
+  const out = bmm(transpose(pd, [0, 2, 1]), arrange(v, shape, 'TND'));
   save(keep === undefined ? [qs, k, v, p] : [qs, k, v, p, keep]);
   return {
-    out: transpose(out, [1, 0, 2]),
+    out: restore(out, shape, 'TND', tq),
     backward: (dOut, saved) => {
-      const [sq, sk, sv, sp, sKeep] = saved as Tensor3D[] as [
-        Tensor3D,
-        Tensor3D,
-        Tensor3D,
-        Tensor3D,
-        Tensor3D?,
-      ];
+      const [sq, sk, sv, sp, sKeep] = saved as [Tensor, Tensor, Tensor, Tensor3D, Tensor3D?];
       // dPd[i, n, j] = Σ_d dOut[n, i, d] · v[n, j, d]
-      const dpd = bmm(transpose(dOut, [1, 2, 0]), transpose(sv, [2, 0, 1]));
+      const dpd = bmm(arrange(dOut, shape, 'TDN'), arrange(sv, shape, 'DNT'));
       const dp = sKeep === undefined ? dpd : mul(dpd, sKeep);
       const ds = softmaxBackward(sp, dp) as Tensor3D; // [Tq, N, Tk]
       const spd = sKeep === undefined ? sp : (mul(sp, sKeep) as Tensor3D);
       // dvᵀ[d, n, j] = Σ_i dOut[n, i, d] · pd[i, n, j];  dkᵀ[d, n, j] = Σ_i qs[n, i, d] · dS[i, n, j]
-      const dvT = bmm(transpose(dOut, [2, 1, 0]), spd);
-      const dkT = bmm(transpose(sq, [2, 1, 0]), ds);
+      const dvT = bmm(arrange(dOut, shape, 'DTN'), spd);
+      const dkT = bmm(arrange(sq, shape, 'DTN'), ds);
       // dqᵀ[d, n, i] = Σ_j k[n, j, d] · dS[i, n, j]
-      const dqT = bmm(transpose(sk, [2, 1, 0]), transpose(ds, [2, 1, 0]));
-      return [transpose(dqT, [1, 2, 0]), transpose(dkT, [1, 2, 0]), transpose(dvT, [1, 2, 0])];
+      const dqT = bmm(arrange(sk, shape, 'DTN'), transpose(ds, [2, 1, 0]) as Tensor3D);
+      return [
+        restore(dqT, shape, 'DNT', tq),
+        restore(dkT, shape, 'DNT', tk),
+        restore(dvT, shape, 'DNT', tk),
+      ];
     },
   };
 };

@@ -5,9 +5,10 @@ import {
   type Tensor,
   type Tensor1D,
   type Tensor2D,
+  transpose,
 } from '@tensorflow/tfjs-core';
 import { withGradient } from './custom-grad.js';
-import { matMul2d, sumLeading } from './matmul.js';
+import { matMul2d, needsPlainMatMul, sumLeading } from './matmul.js';
 import { assertDtype, assertShape, assertTensor, check, formatShape } from './validate.js';
 
 /**
@@ -68,7 +69,11 @@ function linear_(x: Tensor, weight: Tensor2D, bias?: Tensor1D): Tensor {
         const [sa, sw] = saved as [Tensor2D, Tensor2D];
         const dy2 = reshape(dy, [-1, cout]) as Tensor2D;
         const dx = reshape(matMul2d(dy2, sw, false, true), x.shape);
-        const dw = matMul2d(sa, dy2, true, false);
+        // On wasm the transposed operand is copied: transpose the narrower of x and dy.
+        const dw =
+          needsPlainMatMul() && cin > cout
+            ? transpose(matMul2d(dy2, sa, true, false))
+            : matMul2d(sa, dy2, true, false);
         return bias === undefined ? [dx, dw] : [dx, dw, sumLeading(dy2, cout)];
       },
     };

@@ -1,6 +1,6 @@
+import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import { BpeTrainer, trainByteLevelBpe, trainByteLevelBpeAsync } from './bpe-trainer.js';
 import { BYTE_ORDER } from './byte-level.js';
 import { preTokenize } from './pretokenize.js';

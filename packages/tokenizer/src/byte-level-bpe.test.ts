@@ -1,7 +1,7 @@
+import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { nastyString } from '../test/arbitraries.js';
-import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import { trainByteLevelBpe } from './bpe-trainer.js';
 import { BYTE_ORDER } from './byte-level.js';
 import { ByteLevelBpeTokenizer } from './byte-level-bpe.js';

@@ -1,7 +1,7 @@
+import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nastyString } from '../test/arbitraries.js';
-import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import { CharTokenizer, trainCharTokenizer } from './char-tokenizer.js';
 import { TokenizerError, TokenizerJsonError } from './errors.js';
 import { isWellFormed, toWellFormed } from './unicode.js';

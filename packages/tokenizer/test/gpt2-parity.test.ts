@@ -2,12 +2,13 @@
  * Our byte-level BPE loaded with GPT-2's r50k_base ranks (as shipped by gpt-tokenizer) must give
  * exactly gpt-tokenizer's ids on all of Moby-Dick.
  */
+
+import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import gpt2Ranks from 'gpt-tokenizer/bpeRanks/r50k_base';
 import { decode as gptDecode, encode as gptEncode } from 'gpt-tokenizer/encoding/r50k_base';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ByteLevelBpeTokenizer } from '../src/byte-level-bpe.js';
 import { fromGpt2Ranks } from '../src/gpt2-ranks.js';
-import { readMobyDick } from '@primer-ez/test-utils/corpus';
 
 let gpt2: ByteLevelBpeTokenizer;
 

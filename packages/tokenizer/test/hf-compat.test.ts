@@ -4,6 +4,7 @@
  * the same decoded text, on a real corpus and on adversarial strings.
  */
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
+import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import fc from 'fast-check';
 import gpt2Ranks from 'gpt-tokenizer/bpeRanks/r50k_base';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +15,6 @@ import { fromGpt2Ranks } from '../src/gpt2-ranks.js';
 import { loadTokenizerJson } from '../src/load.js';
 import type { Tokenizer } from '../src/types.js';
 import { nastyString } from './arbitraries.js';
-import { readMobyDick } from '@primer-ez/test-utils/corpus';
 
 /** Loads our tokenizer into Hugging Face's, through the JSON text as a file would carry it. */
 function toHf(tokenizer: Tokenizer): HfTokenizer {

@@ -21,7 +21,8 @@ const data = splitTokens(tokens);
 /** Non-embedding parameters ×6 plus dense attention (12·L·T·C): training FLOPs per token. */
 function flopsPerToken(model) {
   const c = model.config;
-  const embeddings = c.vocab_size * c.d_model + (c.positional === 'learned' ? c.max_seq_len * c.d_model : 0);
+  const embeddings =
+    c.vocab_size * c.d_model + (c.positional === 'learned' ? c.max_seq_len * c.d_model : 0);
   return 6 * (model.parameterCount - embeddings) + 12 * c.n_layers * c.max_seq_len * c.d_model;
 }
 
@@ -46,7 +47,9 @@ function matMulGflops() {
 
 const rows = [];
 console.log('## Training (small preset, batch 32 × 128 tokens, AdamW)\n');
-console.log('| backend | model | tokens/s | GFLOP/s | 2-D matMul GFLOP/s (same run) | ratio | peak RSS MB |');
+console.log(
+  '| backend | model | tokens/s | GFLOP/s | 2-D matMul GFLOP/s (same run) | ratio | peak RSS MB |',
+);
 console.log('|---|---|---:|---:|---:|---:|---:|');
 for (const backend of backends) {
   await tf.setBackend(backend);
@@ -67,14 +70,18 @@ for (const backend of backends) {
     const gflops = (tokensPerSecond * flopsPerToken(model)) / 1e9;
     const rss = process.resourceUsage().maxRSS / 1024;
     rows.push({ backend, model: name, tokensPerSecond, gflops, roof });
-    console.log(`| ${backend} | ${name} | ${tokensPerSecond.toFixed(0)} | ${gflops.toFixed(2)} | ${roof.toFixed(2)} | ${((100 * gflops) / roof).toFixed(0)}% | ${rss.toFixed(0)} |`);
+    console.log(
+      `| ${backend} | ${name} | ${tokensPerSecond.toFixed(0)} | ${gflops.toFixed(2)} | ${roof.toFixed(2)} | ${((100 * gflops) / roof).toFixed(0)}% | ${rss.toFixed(0)} |`,
+    );
     trainer.dispose();
     model.dispose();
   }
 }
 
 console.log('\n## Generation (small preset with max_seq_len 512, batch 1)\n');
-console.log('| backend | ms/token with KV cache at position 10 | at position 250 | full recompute at context 256 | cache speed-up |');
+console.log(
+  '| backend | ms/token with KV cache at position 10 | at position 250 | full recompute at context 256 | cache speed-up |',
+);
 console.log('|---|---:|---:|---:|---:|');
 for (const backend of backends) {
   await tf.setBackend(backend);
@@ -107,6 +114,8 @@ for (const backend of backends) {
     return best;
   };
   const [at10, at250, full] = [cachedAt(10), cachedAt(250), recompute()];
-  console.log(`| ${backend} | ${at10.toFixed(2)} | ${at250.toFixed(2)} | ${full.toFixed(2)} | ${(full / at250).toFixed(1)}× |`);
+  console.log(
+    `| ${backend} | ${at10.toFixed(2)} | ${at250.toFixed(2)} | ${full.toFixed(2)} | ${(full / at250).toFixed(1)}× |`,
+  );
   model.dispose();
 }

@@ -17,6 +17,15 @@ export {
 export { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
 export { AdamW, type AdamWOptions, clipByGlobalNorm, type OptimParam } from './optim.js';
 export { Rng } from './rng.js';
+export {
+  type GenerateResult,
+  generate,
+  generateText,
+  nextTokenProbabilities,
+  type SampleOptions,
+  type SamplingOptions,
+  sampleNext,
+} from './sample.js';
 export { learningRate, type Schedule, validateSchedule } from './schedule.js';
 export {
   type CheckpointKind,

@@ -95,7 +95,7 @@ export type TrainEvent =
     }
   | ({ type: 'eval'; step: number; best: boolean } & EvalResult)
   | { type: 'checkpoint'; step: number; kind: CheckpointKind; location: string }
-  | { type: 'done'; step: number; reason: 'finished' | 'aborted' };
+  | { type: 'done'; step: number; reason: 'finished' | 'aborted' | 'time' };
 
 export type CheckpointKind = 'periodic' | 'best' | 'final' | 'interrupt';
 
@@ -146,6 +146,11 @@ export interface RunOptions {
   onEvent?: (event: TrainEvent) => void | Promise<void>;
   /** Stop early; a checkpoint of kind 'interrupt' is saved first (with a sink). */
   signal?: AbortSignal;
+  /**
+   * A time budget: once this much training time has passed (counting time before a resume), the
+   * step just taken becomes the last — validated and saved as the final checkpoint.
+   */
+  maxTimeMs?: number;
 }
 
 /**
@@ -301,13 +306,17 @@ export class Trainer {
     sink,
     onEvent,
     signal,
+    maxTimeMs = Number.POSITIVE_INFINITY,
   }: RunOptions = {}): Promise<void> {
     const emit = async (event: TrainEvent) => {
       await onEvent?.(event);
     };
+    let savedStep = -1;
     const save = async (kind: CheckpointKind) => {
-      if (!sink) return;
+      // A final (or periodic) save right after the best one of the same step would rewrite it.
+      if (!sink || (savedStep === this.step && kind !== 'best')) return;
       const location = await sink.save(await this.snapshot(), kind);
+      savedStep = this.step;
       await emit({ type: 'checkpoint', step: this.step, kind, location });
     };
     const startedAt = performance.now() - this.elapsedMs;
@@ -335,7 +344,8 @@ export class Trainer {
         elapsedMs: this.elapsedMs,
         etaMs: (steps - r.step) * recentMs,
       });
-      const last = this.step === steps;
+      const outOfTime = this.elapsedMs >= maxTimeMs;
+      const last = this.step === steps || outOfTime;
       if ((evalEvery > 0 && this.step % evalEvery === 0) || last) {
         const result = await this.validate();
         const best = result.loss < this.bestValLoss;
@@ -345,6 +355,10 @@ export class Trainer {
       }
       if (last) await save('final');
       else if (checkpointEvery > 0 && this.step % checkpointEvery === 0) await save('periodic');
+      if (outOfTime) {
+        await emit({ type: 'done', step: this.step, reason: 'time' });
+        return;
+      }
     }
     await emit({ type: 'done', step: this.step, reason: 'finished' });
   }

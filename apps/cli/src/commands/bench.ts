@@ -1,0 +1,97 @@
+import { initBackend, NODE_DEVICES } from '@primer-ez/backend-node';
+import { Decoder, PrimerModel, presetConfig } from '@primer-ez/primer-layers';
+import { splitTokens, Trainer } from '@primer-ez/trainer';
+import * as tf from '@tensorflow/tfjs-core';
+import { type Flags, help, parse } from '../args.js';
+import { UsageError } from '../errors.js';
+
+export const BENCH_FLAGS: Flags = {
+  preset: {
+    type: 'enum',
+    values: ['tiny', 'small', 'labml'],
+    default: 'small',
+    description: 'model size',
+  },
+  steps: { type: 'int', min: 1, default: 3, description: 'timed training steps per backend' },
+  'batch-size': { type: 'int', min: 1, default: 32, description: 'windows per step' },
+  backends: {
+    type: 'string',
+    description: 'comma-separated devices (default: every one that initialises)',
+  },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+};
+
+/** `primer-ez bench`: training, forward and generation throughput on each available backend. */
+export async function bench(argv: string[]): Promise<void> {
+  const { values: v } = parse('bench', argv, BENCH_FLAGS);
+  if (v.help)
+    return void process.stdout.write(
+      help('primer-ez bench [flags]: throughput on each available backend', BENCH_FLAGS),
+    );
+  const devices = v.backends
+    ? (v.backends as string).split(',')
+    : NODE_DEVICES.filter((d) => d !== 'auto');
+  for (const d of devices)
+    if (!NODE_DEVICES.includes(d as never))
+      throw new UsageError(`bench: unknown backend ${d}; choose from ${NODE_DEVICES.join(', ')}.`);
+  await import('@primer-ez/tensor-ops');
+  const vocab = 65;
+  const tokens = Int32Array.from({ length: 100_000 }, (_, i) => (i * 7 + ((i * i) % 13)) % vocab);
+  const batch = v['batch-size'] as number;
+  process.stdout.write(
+    `| backend | model | train tokens/s | forward tokens/s | generate tokens/s (KV cache) |\n|---|---|---:|---:|---:|\n`,
+  );
+  for (const device of devices) {
+    try {
+      await initBackend(device as never);
+    } catch (error) {
+      process.stdout.write(
+        `| ${device} | skipped: ${(error as Error).message.split('\n')[0]} | | | |\n`,
+      );
+      continue;
+    }
+    for (const arch of ['', '-vanilla']) {
+      const name = `${v.preset}${arch}` as Parameters<typeof presetConfig>[0];
+      const model = PrimerModel.create(presetConfig(name, vocab), { seed: 1 });
+      const t = model.config.max_seq_len;
+      const trainer = new Trainer(model, splitTokens(tokens), {
+        batchSize: batch,
+        totalSteps: 1000,
+      });
+      await trainer.trainStep();
+      const trainMs = await best(v.steps as number, () => trainer.trainStep());
+      const ids = tf.tensor2d(tokens.subarray(0, batch * t), [batch, t], 'int32');
+      const forwardMs = await best(3, async () => {
+        const logits = model.forward(ids, { checkIds: false });
+        await logits.data();
+        logits.dispose();
+      });
+      const decoder = new Decoder(model);
+      tf.dispose(decoder.feed([[1]]));
+      const genMs = await best(20, async () => {
+        const logits = decoder.feed([[2]]);
+        await logits.data();
+        logits.dispose();
+      });
+      process.stdout.write(
+        `| ${device} | ${name} | ${fmt((batch * t) / trainMs)} | ${fmt((batch * t) / forwardMs)} | ${fmt(1 / genMs)} |\n`,
+      );
+      decoder.dispose();
+      ids.dispose();
+      trainer.dispose();
+      model.dispose();
+    }
+  }
+}
+
+async function best(n: number, fn: () => Promise<unknown>): Promise<number> {
+  let ms = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms = Math.min(ms, performance.now() - t0);
+  }
+  return ms / 1000;
+}
+
+const fmt = (x: number) => Math.round(x).toLocaleString('en');

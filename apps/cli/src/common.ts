@@ -1,0 +1,138 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type BackendInfo,
+  formatBackendInfo,
+  initBackend,
+  NODE_DEVICES,
+  type NodeDevice,
+} from '@primer-ez/backend-node';
+import {
+  CheckpointError,
+  ConfigError,
+  type PrimerModel,
+  SafetensorsError,
+} from '@primer-ez/primer-layers';
+import { loadCheckpoint } from '@primer-ez/primer-layers/node';
+import { loadTokenizerJson, type Tokenizer } from '@primer-ez/tokenizer';
+import type { Flags } from './args.js';
+import { CliError } from './errors.js';
+
+export const BACKEND_FLAG: Flags = {
+  backend: {
+    type: 'enum',
+    values: NODE_DEVICES,
+    default: 'auto',
+    description:
+      'tfjs backend: auto picks the fastest that initialises (cuda, tensorflow, wasm, cpu)',
+  },
+};
+
+/** Initialises the backend a `--backend` flag names, and says what was chosen on stderr. */
+export async function setupBackend(device: string, quiet = false): Promise<BackendInfo> {
+  let info: BackendInfo;
+  try {
+    info = await initBackend(device as NodeDevice);
+  } catch (error) {
+    throw new CliError(`--backend ${device}: ${(error as Error).message}`);
+  }
+  // Importing the ops registers tfjs-core's kernel gradients (training needs them).
+  await import('@primer-ez/tensor-ops');
+  if (!quiet) {
+    process.stderr.write(`backend: ${formatBackendInfo(info)}\n`);
+    for (const note of info.notes) process.stderr.write(`  note: ${note}\n`);
+  }
+  return info;
+}
+
+/**
+ * A checkpoint directory from `--checkpoint`: a checkpoint itself (with config.json), or a run
+ * directory (its latest.json names the checkpoint).
+ */
+export async function resolveCheckpointDir(path: string): Promise<string> {
+  const info = await stat(path).catch(() => undefined);
+  if (info === undefined) throw new CliError(`--checkpoint ${path}: no such directory.`);
+  if (!info.isDirectory())
+    throw new CliError(
+      `--checkpoint ${path}: not a directory (a checkpoint is a directory with config.json and model.safetensors).`,
+    );
+  if (await exists(join(path, 'config.json'))) return path;
+  const pointer = await readFile(join(path, 'latest.json'), 'utf8').catch(() => undefined);
+  if (pointer !== undefined) {
+    try {
+      return join(path, JSON.parse(pointer).checkpoint);
+    } catch {
+      throw new CliError(
+        `--checkpoint ${path}: latest.json is damaged; point --checkpoint at a checkpoint directory inside checkpoints/.`,
+      );
+    }
+  }
+  throw new CliError(
+    `--checkpoint ${path}: neither a checkpoint (no config.json) nor a run directory (no latest.json).`,
+  );
+}
+
+/** Loads the model and tokenizer of a checkpoint directory, with one-line errors. */
+export async function loadModelAndTokenizer(
+  path: string,
+): Promise<{ model: PrimerModel; tokenizer: Tokenizer; dir: string }> {
+  const dir = await resolveCheckpointDir(path);
+  const configText = await readFile(join(dir, 'config.json'), 'utf8').catch(() => {
+    throw new CliError(`--checkpoint ${dir}: config.json is missing.`);
+  });
+  let modelType: unknown;
+  try {
+    modelType = JSON.parse(configText).model_type;
+  } catch {
+    throw new CliError(`--checkpoint ${dir}: config.json is not valid JSON.`);
+  }
+  if (modelType !== 'primer-ez') {
+    throw new CliError(
+      `--checkpoint ${dir}: config.json says model_type ${JSON.stringify(modelType)}; primer-ez reads only "primer-ez" checkpoints.`,
+    );
+  }
+  let model: PrimerModel;
+  try {
+    model = await loadCheckpoint(dir);
+  } catch (error) {
+    if (
+      error instanceof CheckpointError ||
+      error instanceof ConfigError ||
+      error instanceof SafetensorsError
+    ) {
+      throw new CliError(`--checkpoint ${dir}: ${error.message}`);
+    }
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new CliError(`--checkpoint ${dir}: model.safetensors is missing.`);
+    throw error;
+  }
+  const tokenizer = await loadTokenizerFile(join(dir, 'tokenizer.json'), `--checkpoint ${dir}`);
+  if (tokenizer.vocabSize !== model.config.vocab_size) {
+    throw new CliError(
+      `--checkpoint ${dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocab_size}.`,
+    );
+  }
+  return { model, tokenizer, dir };
+}
+
+/** Reads a tokenizer.json, with one-line errors. */
+export async function loadTokenizerFile(
+  path: string,
+  what = `--tokenizer ${path}`,
+): Promise<Tokenizer> {
+  const text = await readFile(path, 'utf8').catch(() => {
+    throw new CliError(`${what}: ${path} is missing; a checkpoint needs its tokenizer.json.`);
+  });
+  try {
+    return loadTokenizerJson(text);
+  } catch (error) {
+    throw new CliError(`${what}: ${(error as Error).message}`);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

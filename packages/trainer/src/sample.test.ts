@@ -1,0 +1,471 @@
+import type { PrimerModel } from '@primer-ez/primer-layers';
+import { describeEachBackend } from '@primer-ez/test-utils';
+import {
+  type ByteLevelBpeTokenizer,
+  type CharTokenizer,
+  isWellFormed,
+  TokenizerError,
+  trainByteLevelBpe,
+  trainCharTokenizer,
+} from '@primer-ez/tokenizer';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomTinyModel, trainTinyModel } from '../test/tiny-model.js';
+import { Rng } from './rng.js';
+import {
+  type GenerateResult,
+  generate,
+  generateText,
+  nextTokenProbabilities,
+  type SampleOptions,
+  sampleNext,
+} from './sample.js';
+
+/** An Rng whose every draw is `u`, to probe the inverse CDF at a chosen point. */
+function fixedRng(u: number): Rng {
+  return { next: () => u } as unknown as Rng;
+}
+
+function softmax(x: number[]): number[] {
+  const max = Math.max(...x);
+  const e = x.map((v) => Math.exp(v - max));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / total);
+}
+
+function expectProbabilities(actual: Float64Array, expected: number[]): void {
+  expect(actual.length).toBe(expected.length);
+  expected.forEach((p, i) => {
+    expect(actual[i]).toBeCloseTo(p, 12);
+  });
+}
+
+describe('sampleNext', () => {
+  it('temperature 0 is the argmax, ties to the lowest id, without drawing', () => {
+    const rng = new Rng(3);
+    const before = rng.state;
+    expect(sampleNext(Float32Array.of(1, 3, 3, 2), rng, { temperature: 0 }, [])).toBe(1);
+    expect(sampleNext(Float32Array.of(-5, -1, -2), rng, { temperature: 0 }, [])).toBe(1);
+    expect(rng.state).toEqual(before);
+  });
+
+  it('applies the repetition penalty as defined: positive logits divided, negative multiplied', () => {
+    // Penalty 2 on a positive logit halves it: [2, 0] with 0 seen samples like [1, 0].
+    const halved = nextTokenProbabilities(Float32Array.of(2, 0), { repetitionPenalty: 2 }, [0]);
+    expectProbabilities(halved, softmax([1, 0]));
+    // On a negative logit it doubles it: [-1, 0] with 0 seen samples like [-2, 0].
+    const doubled = nextTokenProbabilities(Float32Array.of(-1, 0), { repetitionPenalty: 2 }, [0]);
+    expectProbabilities(doubled, softmax([-2, 0]));
+    // Each id once, however often it was seen; unseen ids untouched; penalty < 1 rewards.
+    const logits = Float32Array.of(2, -1, 0.5, 1);
+    expectProbabilities(
+      nextTokenProbabilities(logits, { repetitionPenalty: 2 }, [0, 0, 1, 0]),
+      softmax([1, -2, 0.5, 1]),
+    );
+    expectProbabilities(
+      nextTokenProbabilities(logits, { repetitionPenalty: 0.5 }, [0, 3]),
+      softmax([4, -1, 0.5, 2]),
+    );
+    // The penalty comes before the temperature.
+    expectProbabilities(
+      nextTokenProbabilities(logits, { repetitionPenalty: 2, temperature: 0.5 }, [0]),
+      softmax([2, -2, 1, 2]),
+    );
+    // And it changes the greedy choice: 2 → 1 falls below 1.5.
+    expect(
+      sampleNext(
+        Float32Array.of(2, 1.5),
+        new Rng(0),
+        { temperature: 0, repetitionPenalty: 2 },
+        [0],
+      ),
+    ).toBe(1);
+  });
+
+  it('samples by the inverse CDF of rng.next(), in id order', () => {
+    // softmax([2, 0] with penalty 2 on id 0) = [0.7311, 0.2689].
+    const logits = Float32Array.of(2, 0);
+    const options = { repetitionPenalty: 2 };
+    expect(sampleNext(logits, fixedRng(0.73), options, [0])).toBe(0);
+    expect(sampleNext(logits, fixedRng(0.732), options, [0])).toBe(1);
+    // Without the penalty p(0) = 0.8808.
+    expect(sampleNext(logits, fixedRng(0.88), {}, [0])).toBe(0);
+    expect(sampleNext(logits, fixedRng(0.999999), {}, [0])).toBe(1);
+  });
+
+  it('draws with the frequencies of the distribution', () => {
+    const logits = Float32Array.of(0, 1, 2, -1);
+    const expected = softmax([0, 1, 2, -1].map((v) => v / 0.7));
+    const rng = new Rng(11);
+    const counts = [0, 0, 0, 0];
+    const draws = 20_000;
+    for (let i = 0; i < draws; i++) counts[sampleNext(logits, rng, { temperature: 0.7 }, [])]! += 1;
+    counts.forEach((c, i) => {
+      expect(Math.abs(c / draws - expected[i]!)).toBeLessThan(0.012);
+    });
+  });
+
+  it('scales by the temperature, then keeps the top k', () => {
+    const logits = Float32Array.of(1, 4, 2, 3);
+    expectProbabilities(
+      nextTokenProbabilities(logits, { temperature: 2 }, []),
+      softmax([0.5, 2, 1, 1.5]),
+    );
+    const [p4, p3] = softmax([4, 3]) as [number, number];
+    expectProbabilities(nextTokenProbabilities(logits, { topK: 2 }, []), [0, p4, 0, p3]);
+    expectProbabilities(nextTokenProbabilities(logits, { topK: 9 }, []), softmax([1, 4, 2, 3]));
+  });
+
+  it('keeps the smallest nucleus reaching topP, on the top-k survivors, renormalised', () => {
+    const logits = Float64Array.from([0.5, 0.3, 0.2], Math.log);
+    expectProbabilities(nextTokenProbabilities(logits, { topP: 0.6 }, []), [0.625, 0.375, 0]);
+    expectProbabilities(nextTokenProbabilities(logits, { topP: 0.45 }, []), [1, 0, 0]);
+    expectProbabilities(nextTokenProbabilities(logits, { topP: 0.85 }, []), [0.5, 0.3, 0.2]);
+    // top-k 2 first: [0.625, 0.375], whose 0.6-nucleus is the first token alone.
+    expectProbabilities(nextTokenProbabilities(logits, { topK: 2, topP: 0.6 }, []), [1, 0, 0]);
+  });
+
+  it('topK 1 and a tiny topP are greedy, ties included', () => {
+    const rng = new Rng(5);
+    for (let trial = 0; trial < 50; trial++) {
+      const logits = Float32Array.from({ length: 9 }, () => Math.round(rng.next() * 4));
+      const greedy = sampleNext(logits, rng, { temperature: 0 }, []);
+      expect(sampleNext(logits, rng, { topK: 1 }, [])).toBe(greedy);
+      expect(sampleNext(logits, rng, { topP: 1e-9, temperature: 1.5 }, [])).toBe(greedy);
+    }
+  });
+
+  it('handles masked (-Infinity) logits and overflow at tiny temperatures', () => {
+    const masked = Float32Array.of(Number.NEGATIVE_INFINITY, 0, Number.NEGATIVE_INFINITY, 0);
+    expectProbabilities(nextTokenProbabilities(masked, {}, []), [0, 0.5, 0, 0.5]);
+    expectProbabilities(nextTokenProbabilities(masked, { topK: 1 }, []), [0, 1, 0, 0]);
+    const close = Float32Array.of(1, 2, 2);
+    expectProbabilities(nextTokenProbabilities(close, { temperature: 1e-308 }, []), [0, 0.5, 0.5]);
+  });
+
+  it('rejects bad options, NaN logits and bad history ids by name', () => {
+    const logits = Float32Array.of(0, 1);
+    const rng = new Rng(0);
+    expect(() => sampleNext(logits, rng, { temperature: -0.5 }, [])).toThrow(
+      new RangeError('temperature = -0.5 must be a finite number ≥ 0 (0 means greedy).'),
+    );
+    expect(() => sampleNext(logits, rng, { topK: 1.5 }, [])).toThrow(/^topK = 1.5 must be/);
+    expect(() => sampleNext(logits, rng, { topP: 0 }, [])).toThrow(/^topP = 0 must be in \(0, 1]/);
+    expect(() => sampleNext(logits, rng, { repetitionPenalty: 0 }, [])).toThrow(
+      /^repetitionPenalty = 0 must be a finite number > 0/,
+    );
+    expect(() => sampleNext(Float32Array.of(0, Number.NaN), rng, {}, [])).toThrow(
+      'logits[1] is NaN',
+    );
+    expect(() => sampleNext(logits, rng, { repetitionPenalty: 1.2 }, [2])).toThrow(
+      'history id 2 is not in 0..1',
+    );
+    expect(() => sampleNext(new Float32Array(0), rng, {}, [])).toThrow('logits are empty');
+  });
+});
+
+/** Runs `generate` by hand: the pieces it yields and the result it returns. */
+async function collect(
+  ...args: Parameters<typeof generate>
+): Promise<{ pieces: string[]; result: GenerateResult }> {
+  const iterator = generate(...args);
+  const pieces: string[] = [];
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return { pieces, result: next.value };
+    pieces.push(next.value);
+  }
+}
+
+const TEXT = 'the cat sat on the mat. ';
+const BPE_TEXT = 'café 🐳 olé 🐳 ';
+const MAX_SEQ_LEN = 16;
+
+describeEachBackend('generate', () => {
+  // The char tokenizer knows <|endoftext|>; `plain` is the same without it (one id fewer).
+  let tokenizer: CharTokenizer;
+  let plain: CharTokenizer;
+  let bpe: ByteLevelBpeTokenizer;
+  let trained: PrimerModel;
+  let random: PrimerModel;
+  let bpeModel: PrimerModel;
+
+  beforeAll(async () => {
+    tokenizer = trainCharTokenizer(TEXT, { specialTokens: ['<|endoftext|>'] });
+    plain = trainCharTokenizer(TEXT);
+    trained = await trainTinyModel(tokenizer, TEXT, { maxSeqLen: MAX_SEQ_LEN });
+    random = randomTinyModel(tokenizer.vocabSize, MAX_SEQ_LEN);
+    // Few merges, learned on ASCII text, so 'é' (2 bytes) and '🐳' (4 bytes) span several tokens.
+    bpe = trainByteLevelBpe('the quick brown fox jumps over the lazy dog '.repeat(4), {
+      vocabSize: 262,
+    });
+    bpeModel = await trainTinyModel(bpe, BPE_TEXT, { maxSeqLen: MAX_SEQ_LEN });
+  });
+
+  afterAll(() => {
+    for (const model of [trained, random, bpeModel]) model.dispose();
+  });
+
+  it('learned the text: greedy continues it', async () => {
+    const { text } = await generateText(trained, tokenizer, 'the c', {
+      temperature: 0,
+      maxNewTokens: 11,
+    });
+    expect(TEXT.repeat(2)).toContain(`the c${text}`);
+  });
+
+  it('greedy with the cache equals greedy with full recompute within max_seq_len', async () => {
+    for (const [model, prompt] of [
+      [trained, 'the m'],
+      [random, 'on the'],
+    ] as const) {
+      const maxNewTokens = MAX_SEQ_LEN - prompt.length;
+      const options = { temperature: 0, maxNewTokens };
+      const cached = await generateText(model, tokenizer, prompt, options);
+      const full = await generateText(model, tokenizer, prompt, { ...options, useCache: false });
+      expect(cached.tokens).toHaveLength(maxNewTokens);
+      expect(cached.stoppedBy).toBe('maxNewTokens');
+      expect(full).toEqual(cached);
+      expect(tokenizer.decode(cached.tokens)).toBe(cached.text);
+    }
+  });
+
+  it('temperature 0 picks the argmax of the model logits', async () => {
+    const prompt = tokenizer.encode('a cat');
+    const logits = random.forward([prompt]);
+    const last = Array.from(logits.dataSync().slice(-random.config.vocab_size));
+    logits.dispose();
+    const { tokens } = await generateText(random, tokenizer, 'a cat', {
+      temperature: 0,
+      maxNewTokens: 1,
+    });
+    expect(tokens).toEqual([last.indexOf(Math.max(...last))]);
+  });
+
+  it('a seed reproduces the text and another seed changes it (temperature 1)', async () => {
+    const options = { temperature: 1, maxNewTokens: MAX_SEQ_LEN - 3 };
+    const first = await generateText(random, tokenizer, 'the', { ...options, seed: 7 });
+    const again = await generateText(random, tokenizer, 'the', { ...options, seed: 7 });
+    const other = await generateText(random, tokenizer, 'the', { ...options, seed: 8 });
+    expect(again).toEqual(first);
+    expect(other.text).not.toBe(first.text);
+    // Without the cache the same draws are made.
+    expect(
+      await generateText(random, tokenizer, 'the', { ...options, seed: 7, useCache: false }),
+    ).toEqual(first);
+  });
+
+  it('topK 1 and a tiny topP equal greedy', async () => {
+    const greedy = await generateText(random, tokenizer, 'the', {
+      temperature: 0,
+      maxNewTokens: 12,
+    });
+    for (const options of [{ topK: 1 }, { topP: 1e-9 }]) {
+      const sampled = await generateText(random, tokenizer, 'the', {
+        ...options,
+        temperature: 1,
+        maxNewTokens: 12,
+        seed: 3,
+      });
+      expect(sampled).toEqual(greedy);
+    }
+  });
+
+  it('stop strings cut the text, also when one spans tokens or pieces', async () => {
+    const options = { temperature: 0, maxNewTokens: 30 };
+    const full = await generateText(trained, tokenizer, 'the c', options);
+    expect(full.text).toMatch(/^at sat on the mat\. the cat/);
+    // Each stop string spans several tokens; the text is cut where the first one begins.
+    for (const stop of [['n t'], ['mat.'], ['never there', 'cat'], ['cat', 'mat'], ['at']]) {
+      const { pieces, result } = await collect(trained, tokenizer, 'the c', { ...options, stop });
+      const expected = full.text.slice(
+        0,
+        Math.min(...stop.map((s) => full.text.indexOf(s)).filter((at) => at >= 0)),
+      );
+      expect(result.text).toBe(expected);
+      expect(result.stoppedBy).toBe('stop');
+      expect(pieces.join('')).toBe(expected);
+      expect(pieces.every((p) => p !== '')).toBe(true);
+    }
+    // A stop string whose beginning appears (held back) but never completes changes nothing.
+    const held = await collect(trained, tokenizer, 'the c', {
+      ...options,
+      stop: [`${full.text.slice(0, 3)}#`],
+    });
+    expect(held.result).toEqual(full);
+    expect(held.pieces.join('')).toBe(full.text);
+  });
+
+  it('stop tokens end generation, without the token', async () => {
+    const options = { temperature: 0, maxNewTokens: 30 };
+    const full = await generateText(trained, tokenizer, 'the c', options);
+    const stopId = full.tokens[5]!;
+    const at = full.tokens.indexOf(stopId);
+    const { result, pieces } = await collect(trained, tokenizer, 'the c', {
+      ...options,
+      stopTokens: [stopId],
+    });
+    expect(result).toEqual({
+      text: tokenizer.decode(full.tokens.slice(0, at)),
+      tokens: full.tokens.slice(0, at),
+      stoppedBy: 'stopToken',
+    });
+    expect(pieces.join('')).toBe(result.text);
+  });
+
+  it('streams pieces whose concatenation is the text', async () => {
+    const { pieces, result } = await collect(random, tokenizer, 'the', {
+      maxNewTokens: 20,
+      seed: 1,
+    });
+    expect(pieces.length).toBeGreaterThan(1);
+    expect(pieces.every((p) => p !== '')).toBe(true);
+    expect(pieces.join('')).toBe(result.text);
+    expect(result.text).toBe(tokenizer.decode(result.tokens));
+  });
+
+  it('byte-level BPE: every piece is whole characters, never a split one', async () => {
+    expect(bpe.encode('🐳').length).toBeGreaterThan(1);
+    const { pieces, result } = await collect(bpeModel, bpe, 'café 🐳 ', {
+      temperature: 0,
+      maxNewTokens: 30,
+    });
+    expect(result.text).toContain('🐳');
+    expect(result.text).toContain('é');
+    // Some tokens are parts of a character: alone they decode to U+FFFD.
+    expect(result.tokens.some((id) => bpe.decode([id]).includes('\uFFFD'))).toBe(true);
+    for (const piece of pieces) {
+      expect(piece).not.toContain('\uFFFD');
+      expect(isWellFormed(piece)).toBe(true);
+    }
+    expect(pieces.join('')).toBe(result.text);
+    expect(result.text).toBe(bpe.decode(result.tokens));
+    // A multi-byte stop string is found across its tokens.
+    const stopped = await collect(bpeModel, bpe, 'café 🐳 ', {
+      temperature: 0,
+      maxNewTokens: 30,
+      stop: ['🐳'],
+    });
+    expect(stopped.result.text).toBe(result.text.slice(0, result.text.indexOf('🐳')));
+    expect(stopped.pieces.join('')).toBe(stopped.result.text);
+  });
+
+  it('generates past max_seq_len with the cache, and from prompts longer than it', async () => {
+    const long = await generateText(trained, tokenizer, 'the c', {
+      temperature: 0,
+      maxNewTokens: 3 * MAX_SEQ_LEN,
+    });
+    expect(long.tokens).toHaveLength(3 * MAX_SEQ_LEN);
+    expect(long.stoppedBy).toBe('maxNewTokens');
+    // Sliding the window keeps the learned text going.
+    expect(TEXT.repeat(4)).toContain(long.text.slice(-20));
+    const prompt = TEXT.slice(0, MAX_SEQ_LEN + 7);
+    for (const useCache of [true, false]) {
+      const sampled = await generateText(random, tokenizer, prompt, {
+        maxNewTokens: MAX_SEQ_LEN + 4,
+        seed: 2,
+        useCache,
+      });
+      expect(sampled.tokens).toHaveLength(MAX_SEQ_LEN + 4);
+    }
+  });
+
+  it('an AbortSignal stops generation, keeping what came so far', async () => {
+    const controller = new AbortController();
+    const iterator = generate(random, tokenizer, 'the', {
+      maxNewTokens: 50,
+      seed: 4,
+      signal: controller.signal,
+    });
+    const pieces: string[] = [];
+    let next = await iterator.next();
+    for (; !next.done; next = await iterator.next()) {
+      pieces.push(next.value);
+      if (pieces.length === 3) controller.abort();
+    }
+    const result = next.value;
+    expect(result.stoppedBy).toBe('abort');
+    expect(result.tokens).toHaveLength(3);
+    expect(pieces.join('')).toBe(result.text);
+    const aborted = await generateText(random, tokenizer, 'the', {
+      signal: AbortSignal.abort(),
+    });
+    expect(aborted).toEqual({ text: '', tokens: [], stoppedBy: 'abort' });
+  });
+
+  it('maxNewTokens 0 generates nothing', async () => {
+    expect(await generateText(random, tokenizer, 'the', { maxNewTokens: 0 })).toEqual({
+      text: '',
+      tokens: [],
+      stoppedBy: 'maxNewTokens',
+    });
+  });
+
+  it('an empty prompt starts from <|endoftext|>, or is an error naming the fix', async () => {
+    const { tokens } = await generateText(trained, tokenizer, '', { maxNewTokens: 5, seed: 1 });
+    expect(tokens).toHaveLength(5);
+    expect(() => generate(trained, plain, '')).toThrow(
+      'generate: the prompt is empty and the tokenizer has no special token to start from; pass a non-empty prompt.',
+    );
+    await expect(generateText(trained, plain, '')).rejects.toThrow('pass a non-empty prompt');
+  });
+
+  it("characters outside a char tokenizer's vocabulary are the tokenizer's error", () => {
+    expect(() => generate(trained, tokenizer, 'the fox')).toThrow(TokenizerError);
+    expect(() => generate(trained, tokenizer, 'the fox')).toThrow(
+      'character "f" (U+0066) at index 4 is not in the vocabulary',
+    );
+  });
+
+  it('works when the model vocabulary is larger than the tokenizer (padded)', async () => {
+    // `plain` lacks <|endoftext|>, the model's last id: it must never be sampled.
+    const { tokens } = await generateText(random, plain, 'the', { maxNewTokens: 40, seed: 9 });
+    expect(tokens.every((id) => id < plain.vocabSize)).toBe(true);
+  });
+
+  it('bad options throw RangeErrors naming the option and value', () => {
+    const cases: [SampleOptions, string][] = [
+      [{ temperature: -1 }, 'temperature = -1 must be a finite number ≥ 0 (0 means greedy).'],
+      [{ topK: -1 }, 'topK = -1 must be an integer ≥ 0 (0 keeps every token).'],
+      [{ topK: 2.5 }, 'topK = 2.5 must be an integer ≥ 0 (0 keeps every token).'],
+      [{ topP: 0 }, 'topP = 0 must be in (0, 1] (1 keeps every token).'],
+      [{ topP: 1.5 }, 'topP = 1.5 must be in (0, 1] (1 keeps every token).'],
+      [
+        { repetitionPenalty: 0 },
+        'repetitionPenalty = 0 must be a finite number > 0 (1 means no penalty).',
+      ],
+      [{ maxNewTokens: -1 }, 'maxNewTokens = -1 must be an integer ≥ 0.'],
+      [{ maxNewTokens: 1.5 }, 'maxNewTokens = 1.5 must be an integer ≥ 0.'],
+      [{ stop: [''] }, 'stop[0] = "" must be a non-empty, well-formed string.'],
+      [
+        { stopTokens: [999] },
+        `stopTokens[0] = 999 is not a token id of this tokenizer (0..${tokenizer.vocabSize - 1}).`,
+      ],
+    ];
+    for (const [options, message] of cases) {
+      expect(() => generate(trained, tokenizer, 'the', options)).toThrow(new RangeError(message));
+    }
+    const big = trainCharTokenizer(`${TEXT}xyz`);
+    expect(() => generate(trained, big, 'the')).toThrow(
+      `the tokenizer has ${big.vocabSize} tokens but the model only ${tokenizer.vocabSize}`,
+    );
+  });
+
+  it('leaks no tensors, whether generation ends, stops, is aborted or is abandoned', async () => {
+    const before = tf.memory().numTensors;
+    const runs: SampleOptions[] = [
+      { maxNewTokens: 2 * MAX_SEQ_LEN, seed: 1 },
+      { maxNewTokens: 8, seed: 1, useCache: false },
+      { maxNewTokens: 8, temperature: 0, stop: ['t'] },
+      { maxNewTokens: 8, signal: AbortSignal.abort() },
+    ];
+    for (const options of runs) await generateText(random, tokenizer, 'the', options);
+    expect(tf.memory().numTensors).toBe(before);
+    // Breaking out of the loop frees the decoder's cache.
+    for await (const piece of generate(random, tokenizer, 'the', { seed: 2 })) {
+      expect(piece).not.toBe('');
+      break;
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
