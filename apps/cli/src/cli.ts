@@ -5,6 +5,7 @@
  */
 import { bench } from './commands/bench.js';
 import { evaluate } from './commands/evaluate.js';
+import { experiment } from './commands/experiment.js';
 import { generate } from './commands/generate.js';
 import { info } from './commands/info.js';
 import { plot } from './commands/plot.js';
@@ -26,6 +27,10 @@ const COMMANDS: Record<string, [run: (argv: string[]) => Promise<void>, summary:
   info: [info, "a checkpoint's config, parameter count and size"],
   bench: [bench, 'training, forward and generation throughput on each available backend'],
   plot: [plot, 'loss curves of one or more runs as an SVG image'],
+  experiment: [
+    experiment,
+    'primer-vs-vanilla: train each arm the same way and compare (BENCHMARKS.md)',
+  ],
 };
 
 const USAGE = `usage: primer-ez <command> [flags]   (primer-ez <command> --help for its flags)

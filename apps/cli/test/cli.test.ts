@@ -231,6 +231,54 @@ describe('primer-ez generate, eval, info, plot, tokenizer', () => {
   });
 });
 
+describe('primer-ez experiment primer-vs-vanilla', () => {
+  it('trains each arm the same way and writes the table, the JSON and the curves', () => {
+    const out = join(dir, 'experiment');
+    const r = cli(
+      'experiment',
+      'primer-vs-vanilla',
+      '--text',
+      text,
+      '--preset',
+      'tiny',
+      '--arms',
+      'vanilla,primer-ez,squared-relu-only',
+      '--steps',
+      '6',
+      '--eval-every',
+      '3',
+      '--batch-size',
+      '4',
+      '--seq-len',
+      '16',
+      '--warmup',
+      '2',
+      '--eval-windows',
+      '8',
+      '--out',
+      out,
+      '--backend',
+      'wasm',
+    );
+    expect(r.stderr).not.toMatch(/unexpected error/);
+    expect(r.code).toBe(0);
+    const { curves, results, meta } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(meta).toMatchObject({ steps: 6, preset: 'tiny' });
+    expect(curves.map((c: { arm: string }) => c.arm)).toEqual([
+      'vanilla',
+      'primer-ez',
+      'squared-relu-only',
+    ]);
+    for (const c of curves) expect(c.evals.map((e: { step: number }) => e.step)).toEqual([0, 3, 6]);
+    const vanilla = results.find((x: { arm: string }) => x.arm === 'vanilla');
+    expect(vanilla.stepToVanillaFinal).toBe(6);
+    expect(vanilla.stepSpeedup).toBe(1);
+    expect(readFileSync(join(out, 'results.md'), 'utf8')).toMatch(/\| primer-ez \|/);
+    expect(readFileSync(join(out, 'loss.svg'), 'utf8').match(/<path /g)).toHaveLength(3);
+    expect(readdirSync(join(out, 'primer-ez'))).toContain('metrics.jsonl');
+  });
+});
+
 describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
   it.each([
     [['train', '--text', 'missing.txt'], /--text missing.txt: no such file/],

@@ -1,0 +1,31 @@
+// Small DOM helpers: typed lookups that fail loudly when the page and the code disagree.
+
+/** The element with this id, of this type. */
+export function byId<T extends HTMLElement = HTMLElement>(
+  id: string,
+  type: abstract new () => T = HTMLElement as unknown as abstract new () => T,
+): T {
+  const element = document.getElementById(id);
+  if (!(element instanceof type)) throw new Error(`#${id} is missing from the page`);
+  return element;
+}
+
+/** Runs an async action from an event handler, reporting a failure instead of losing it. */
+export function run(action: () => Promise<void>, report: (message: string) => void): void {
+  action().catch((error: unknown) => {
+    report(error instanceof Error ? error.message : String(error));
+  });
+}
+
+/** Offers bytes as a download named `name`. */
+export function download(data: Uint8Array | string, name: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([data as BlobPart], { type }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -1,0 +1,104 @@
+// The two workers (one per racer) and what each holds. Changing the device starts two new
+// workers and moves the models over as checkpoint files (the optimiser state stays behind, so a
+// moved model is for generating, scoring and saving).
+import type { BackendInfo, BrowserDevice } from '@primer-ez/backend-webgl';
+import {
+  type ExportedCheckpoint,
+  type ModelSummary,
+  ROLE_LABEL,
+  ROLES,
+  type Role,
+  type WorkerEvent,
+} from '../shared/protocol.js';
+import { ModelWorker } from './model-worker.js';
+
+export class Lab {
+  device: BrowserDevice = 'auto';
+  readonly workers: Partial<Record<Role, ModelWorker>> = {};
+  readonly models: Partial<Record<Role, ModelSummary>> = {};
+  private readonly eventListeners = new Set<(event: WorkerEvent) => void>();
+  private readonly changeListeners = new Set<() => void>();
+
+  constructor(private readonly onCrash: (message: string) => void) {}
+
+  /** The backend the workers run on (both pick the same). */
+  get backend(): BackendInfo | undefined {
+    return this.workers.primer?.info;
+  }
+
+  /** Listens to both workers' events. */
+  onEvent(listener: (event: WorkerEvent) => void): void {
+    this.eventListeners.add(listener);
+  }
+
+  /** Listens to changes of backend or models. */
+  onChange(listener: () => void): void {
+    this.changeListeners.add(listener);
+  }
+
+  changed(): void {
+    for (const listener of this.changeListeners) listener();
+  }
+
+  /** The worker of a racer; throws when the backend is not up. */
+  worker(role: Role): ModelWorker {
+    const worker = this.workers[role];
+    if (worker === undefined) throw new Error('the backend is not ready yet.');
+    return worker;
+  }
+
+  /** Starts both workers on `device`, moving any models from the previous ones. */
+  async start(device: BrowserDevice): Promise<BackendInfo> {
+    const moving: Partial<Record<Role, ExportedCheckpoint>> = {};
+    for (const role of ROLES) {
+      if (this.models[role] !== undefined && this.workers[role] !== undefined) {
+        moving[role] = await this.worker(role).rpc.call('exportCheckpoint', {});
+      }
+    }
+    this.stop();
+    this.device = device;
+    this.changed();
+    const started = await Promise.allSettled(
+      ROLES.map((role) =>
+        ModelWorker.start(role, device, (r, message) => {
+          this.onCrash(`${ROLE_LABEL[r]} worker: ${message}`);
+        }),
+      ),
+    );
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed !== undefined) {
+      for (const s of started) if (s.status === 'fulfilled') s.value.terminate();
+      this.changed();
+      throw failed.reason;
+    }
+    ROLES.forEach((role, i) => {
+      const worker = (started[i] as PromiseFulfilledResult<ModelWorker>).value;
+      worker.rpc.onEvent((event) => {
+        for (const listener of this.eventListeners) listener(event);
+      });
+      this.workers[role] = worker;
+    });
+    for (const [role, checkpoint] of Object.entries(moving) as [Role, ExportedCheckpoint][]) {
+      await this.load(role, checkpoint);
+    }
+    this.changed();
+    return this.backend!;
+  }
+
+  /** Loads a checkpoint into a racer's worker. */
+  async load(role: Role, checkpoint: ExportedCheckpoint): Promise<ModelSummary> {
+    const summary = await this.worker(role).rpc.call('loadCheckpoint', checkpoint);
+    this.models[role] = summary;
+    this.changed();
+    return summary;
+  }
+
+  /** Ends both workers (their models go with them). */
+  stop(): void {
+    for (const role of ROLES) {
+      this.workers[role]?.terminate();
+      delete this.workers[role];
+      delete this.models[role];
+    }
+  }
+}

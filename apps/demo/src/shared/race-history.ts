@@ -1,0 +1,178 @@
+// The race's numbers: each model's training and validation losses against steps and training
+// time, shaped for the chart (one shared x array, gaps as null), and the verdict — how much
+// sooner Primer EZ reaches the vanilla baseline's best validation loss.
+import type { Role } from './protocol.js';
+
+/** One measurement: at `step`, after `ms` of training, the loss was `loss`. */
+export interface Point {
+  step: number;
+  ms: number;
+  loss: number;
+}
+
+/** Everything the chart and the verdict need, per model. */
+export interface HistoryData {
+  train: Record<Role, Point[]>;
+  validation: Record<Role, Point[]>;
+}
+
+/** The race so far. Plain data, so it goes into IndexedDB as is. */
+export class RaceHistory {
+  readonly train: Record<Role, Point[]> = { primer: [], vanilla: [] };
+  readonly validation: Record<Role, Point[]> = { primer: [], vanilla: [] };
+
+  addStep(role: Role, point: Point): void {
+    this.train[role].push(point);
+  }
+
+  addEval(role: Role, point: Point): void {
+    this.validation[role].push(point);
+  }
+
+  clear(): void {
+    for (const role of ['primer', 'vanilla'] as const) {
+      this.train[role].length = 0;
+      this.validation[role].length = 0;
+    }
+  }
+
+  /** Whether there is anything to plot. */
+  get empty(): boolean {
+    return (['primer', 'vanilla'] as const).every(
+      (r) => this.train[r].length === 0 && this.validation[r].length === 0,
+    );
+  }
+
+  toJSON(): HistoryData {
+    return { train: this.train, validation: this.validation };
+  }
+
+  /** A history from its JSON (e.g. read back from IndexedDB); bad entries are dropped. */
+  static fromJSON(data: unknown): RaceHistory {
+    const history = new RaceHistory();
+    const d = data as Partial<HistoryData> | undefined;
+    for (const role of ['primer', 'vanilla'] as const) {
+      history.train[role].push(...validPoints(d?.train?.[role]));
+      history.validation[role].push(...validPoints(d?.validation?.[role]));
+    }
+    return history;
+  }
+}
+
+function validPoints(points: unknown): Point[] {
+  if (!Array.isArray(points)) return [];
+  return points.filter(
+    (p): p is Point =>
+      typeof p === 'object' &&
+      p !== null &&
+      Number.isFinite(p.step) &&
+      Number.isFinite(p.ms) &&
+      Number.isFinite(p.loss),
+  );
+}
+
+/**
+ * TensorBoard's smoothing: an exponential moving average, debiased so the first values are not
+ * pulled towards 0. `weight` 0 returns the values unchanged.
+ */
+export function smooth(values: readonly number[], weight = 0.9): number[] {
+  let average = 0;
+  return values.map((v, i) => {
+    average = weight * average + (1 - weight) * v;
+    return weight === 0 ? v : average / (1 - weight ** (i + 1));
+  });
+}
+
+/** At most `max` points, evenly strided, always keeping the first and the last. */
+export function downsample<T>(points: readonly T[], max: number): T[] {
+  if (points.length <= max || max < 2) return [...points];
+  const out: T[] = [];
+  const stride = (points.length - 1) / (max - 1);
+  for (let i = 0; i < max; i++) out.push(points[Math.round(i * stride)]!);
+  return out;
+}
+
+/** The chart's x axis: optimiser steps, or training time in seconds. */
+export type Axis = 'step' | 'time';
+
+/** The order of the chart's series after x. */
+export const SERIES = [
+  { role: 'primer', kind: 'train' },
+  { role: 'primer', kind: 'validation' },
+  { role: 'vanilla', kind: 'train' },
+  { role: 'vanilla', kind: 'validation' },
+] as const satisfies readonly { role: Role; kind: 'train' | 'validation' }[];
+
+/**
+ * uPlot's aligned data: `[x, primer train, primer validation, vanilla train, vanilla validation]`,
+ * x sorted and shared, `null` where a series has no point at that x. Training losses are
+ * smoothed (`smoothing`) before being thinned to `maxPoints` per series.
+ */
+export function chartData(
+  history: HistoryData,
+  axis: Axis,
+  { smoothing = 0.9, maxPoints = 1500 }: { smoothing?: number; maxPoints?: number } = {},
+): (number | null)[][] {
+  const columns = SERIES.map(({ role, kind }) => {
+    const points = kind === 'train' ? history.train[role] : history.validation[role];
+    const losses = kind === 'train' ? smooth(points.map((p) => p.loss), smoothing) : undefined;
+    const shaped = points.map((p, i) => ({
+      x: axis === 'step' ? p.step : p.ms / 1000,
+      y: losses ? losses[i]! : p.loss,
+    }));
+    return downsample(shaped, maxPoints);
+  });
+  const rows = new Map<number, (number | null)[]>();
+  columns.forEach((points, series) => {
+    for (const { x, y } of points) {
+      let row = rows.get(x);
+      if (row === undefined) {
+        row = SERIES.map(() => null);
+        rows.set(x, row);
+      }
+      row[series] = y;
+    }
+  });
+  const xs = [...rows.keys()].sort((a, b) => a - b);
+  return [xs, ...SERIES.map((_, series) => xs.map((x) => rows.get(x)![series] ?? null))];
+}
+
+/** When each model reached the target loss. */
+export interface Verdict {
+  /** The vanilla baseline's best validation loss so far (after step 0). */
+  target: number;
+  /** Where vanilla first reached it. */
+  vanilla: { step: number; ms: number };
+  /** Where Primer EZ first reached it, if it has. */
+  primer?: { step: number; ms: number };
+  /** Primer EZ's best validation loss so far. */
+  primerBest: number;
+  /** vanilla steps / Primer EZ steps to the target (> 1: Primer EZ got there sooner). */
+  stepRatio?: number;
+  /** The same in training time. */
+  timeRatio?: number;
+}
+
+/**
+ * Compares the runs the way the paper does: how many steps (and how much time) Primer EZ needs
+ * to reach the vanilla baseline's best validation loss. `undefined` until both have been
+ * validated after step 0.
+ */
+export function verdict(history: HistoryData): Verdict | undefined {
+  const vanilla = history.validation.vanilla.filter((p) => p.step > 0);
+  const primer = history.validation.primer.filter((p) => p.step > 0);
+  if (vanilla.length === 0 || primer.length === 0) return undefined;
+  const best = vanilla.reduce((a, b) => (b.loss < a.loss ? b : a));
+  const reached = primer.find((p) => p.loss <= best.loss);
+  const result: Verdict = {
+    target: best.loss,
+    vanilla: { step: best.step, ms: best.ms },
+    primerBest: Math.min(...primer.map((p) => p.loss)),
+  };
+  if (reached !== undefined) {
+    result.primer = { step: reached.step, ms: reached.ms };
+    result.stepRatio = best.step / reached.step;
+    if (reached.ms > 0) result.timeRatio = best.ms / reached.ms;
+  }
+  return result;
+}

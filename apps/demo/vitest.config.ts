@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    // tfjs keeps one global engine per process: run files in separate forks.
+    pool: 'forks',
+    testTimeout: 60_000,
+  },
+});
