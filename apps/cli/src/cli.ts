@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * `primer-ez`: train Primer EZ (or its vanilla baseline) on text, then generate, evaluate,
  * inspect, benchmark and plot. Errors the user can fix print one line and exit non-zero.

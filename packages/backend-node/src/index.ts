@@ -5,6 +5,8 @@
  *
  * @packageDocumentation
  */
+
+export { TimeoutError, withTimeout } from '@primer-ez/backend-core';
 export {
   CUDA_LIBRARIES,
   CUDA_VERSION,
@@ -39,4 +41,3 @@ export {
   NATIVE_PACKAGES,
   type NativeDevice,
 } from './load-errors.js';
-export { TimeoutError, withTimeout } from './timeout.js';

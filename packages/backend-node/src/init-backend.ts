@@ -1,4 +1,6 @@
 // Choosing and initialising the tfjs backend in Node: the only place that names a Node backend.
+
+import { switchBackend, withTimeout } from '@primer-ez/backend-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type CudaProbe, probeCuda } from './cuda.js';
 import {
@@ -10,8 +12,6 @@ import {
 } from './devices.js';
 import { initNative } from './init-native.js';
 import { BackendInitError, describeSkip } from './load-errors.js';
-import { switchBackend } from './set-backend.js';
-import { withTimeout } from './timeout.js';
 
 /** Options of {@link initBackend}. */
 export interface InitBackendOptions {

@@ -1,6 +1,7 @@
 // Starting libtensorflow through tfjs-node-gpu (cuda) or tfjs-node (tensorflow), and noticing
 // when the GPU package silently computes on the CPU.
 import { availableParallelism } from 'node:os';
+import { restoreBackend, switchBackend, withTimeout } from '@primer-ez/backend-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { diagnoseGpuFallback, LIBTENSORFLOW_VERSION } from './cuda.js';
 import type { BackendInfo, ResolvedNodeDevice } from './devices.js';
@@ -11,8 +12,6 @@ import {
   NATIVE_PACKAGES,
   type NativeDevice,
 } from './load-errors.js';
-import { restoreBackend, switchBackend } from './set-backend.js';
-import { withTimeout } from './timeout.js';
 
 /** The part of tfjs-node's `NodeJSKernelBackend` read here (declared in its dist/*.d.ts). */
 interface TensorflowBackend {

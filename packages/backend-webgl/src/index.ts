@@ -7,6 +7,8 @@
  *
  * @packageDocumentation
  */
+
+export { TimeoutError, withTimeout } from '@primer-ez/backend-core';
 export {
   type BackendInfo,
   BROWSER_DEVICES,
@@ -23,4 +25,3 @@ export {
 export { describeContext, isSoftwareRenderer, probeWebgl, type WebglProbe } from './renderer.js';
 export { BackendInitError } from './start-steps.js';
 export { WASM_FILES, type WasmPaths } from './start-wasm.js';
-export { TimeoutError, withTimeout } from './timeout.js';

@@ -1,10 +1,10 @@
 // The steps every backend start shares: a deadline on each, errors that name the device, a first
 // computation that must come out right, and the previous backend restored on failure.
+
+import { restoreBackend, switchBackend, TimeoutError, withTimeout } from '@primer-ez/backend-core';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Purpose, ResolvedBrowserDevice } from './devices.js';
-import { restoreBackend, switchBackend } from './set-backend.js';
 import type { WasmPaths } from './start-wasm.js';
-import { TimeoutError, withTimeout } from './timeout.js';
 
 /** Thrown when a requested device cannot be initialised; the message says why and what to do. */
 export class BackendInitError extends Error {

@@ -1,9 +1,10 @@
 // Starting WebGL: float32 or a refusal to train, the renderer named, a first computation checked.
+
+import { restoreBackend } from '@primer-ez/backend-core';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo } from './devices.js';
 import { describeContext, isSoftwareRenderer, type WebglProbe } from './renderer.js';
-import { restoreBackend } from './set-backend.js';
 import {
   activate,
   BackendInitError,

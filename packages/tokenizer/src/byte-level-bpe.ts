@@ -8,7 +8,7 @@ import { BYTE_TO_CHAR, bytesToTokenString, tokenStringToBytes } from './byte-lev
 import { TokenizerError, TokenizerJsonError } from './errors.js';
 import { MergeTable } from './merge-table.js';
 import { preTokenEnd } from './pretokenize.js';
-import { type SpecialToken, SpecialTokenSplitter } from './special-tokens.js';
+import { encodeWithSpecials, type SpecialToken, SpecialTokenSplitter } from './special-tokens.js';
 import {
   addedTokensJson,
   expectAbsentOr,
@@ -190,23 +190,9 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
   /** Encodes text to ids. Lone surrogates are encoded as U+FFFD. */
   encode(text: string, options?: EncodeOptions): number[] {
-    if (typeof text !== 'string') {
-      throw new TokenizerError(
-        `encode() expects a string, got ${text === null ? 'null' : typeof text}`,
-      );
-    }
-    const input = isWellFormed(text) ? text : toWellFormed(text);
-    const out: number[] = [];
-    if (options?.allowSpecial === false || !this.splitter.active) {
-      this.encodeOrdinary(input, 0, input.length, out);
-    } else {
-      this.splitter.split(
-        input,
-        (start, end) => this.encodeOrdinary(input, start, end, out),
-        (id) => out.push(id),
-      );
-    }
-    return out;
+    return encodeWithSpecials(text, options, this.splitter, (input, start, end, out) =>
+      this.encodeOrdinary(input, start, end, out),
+    );
   }
 
   /** Encodes several texts. */

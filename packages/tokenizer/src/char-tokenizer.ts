@@ -5,6 +5,7 @@
 import { TokenizerError, TokenizerJsonError } from './errors.js';
 import { asIdList, invalidId } from './ids.js';
 import {
+  encodeWithSpecials,
   type SpecialToken,
   SpecialTokenSplitter,
   validateSpecialTokenContents,
@@ -175,23 +176,9 @@ export class CharTokenizer implements Tokenizer {
    * U+FFFD.
    */
   encode(text: string, options?: EncodeOptions): number[] {
-    if (typeof text !== 'string') {
-      throw new TokenizerError(
-        `encode() expects a string, got ${text === null ? 'null' : typeof text}`,
-      );
-    }
-    const input = isWellFormed(text) ? text : toWellFormed(text);
-    const out: number[] = [];
-    if (options?.allowSpecial === false || !this.splitter.active) {
-      this.encodeChars(input, 0, input.length, out);
-    } else {
-      this.splitter.split(
-        input,
-        (start, end) => this.encodeChars(input, start, end, out),
-        (id) => out.push(id),
-      );
-    }
-    return out;
+    return encodeWithSpecials(text, options, this.splitter, (input, start, end, out) =>
+      this.encodeChars(input, start, end, out),
+    );
   }
 
   private encodeChars(text: string, start: number, end: number, out: number[]): void {

@@ -3,7 +3,8 @@
  * pre-tokenisation and mapped to a single id.
  */
 import { TokenizerError } from './errors.js';
-import { isWellFormed, preview } from './unicode.js';
+import type { EncodeOptions } from './types.js';
+import { isWellFormed, preview, toWellFormed } from './unicode.js';
 
 /** A token matched verbatim in text (Hugging Face calls these "added tokens"). */
 export interface SpecialToken {
@@ -89,4 +90,34 @@ export class SpecialTokenSplitter {
     }
     if (from < text.length) onText(from, text.length);
   }
+}
+
+/**
+ * The encode skeleton both tokenizers share: checks the input is a string, reads lone surrogates
+ * as U+FFFD, then encodes special-token text through `splitter` (unless `allowSpecial` is false)
+ * and everything between with `ordinary(text, start, end, out)`.
+ */
+export function encodeWithSpecials(
+  text: string,
+  options: EncodeOptions | undefined,
+  splitter: SpecialTokenSplitter,
+  ordinary: (text: string, start: number, end: number, out: number[]) => void,
+): number[] {
+  if (typeof text !== 'string') {
+    throw new TokenizerError(
+      `encode() expects a string, got ${text === null ? 'null' : typeof text}`,
+    );
+  }
+  const input = isWellFormed(text) ? text : toWellFormed(text);
+  const out: number[] = [];
+  if (options?.allowSpecial === false || !splitter.active) {
+    ordinary(input, 0, input.length, out);
+  } else {
+    splitter.split(
+      input,
+      (start, end) => ordinary(input, start, end, out),
+      (id) => out.push(id),
+    );
+  }
+  return out;
 }

@@ -1,0 +1,8 @@
+/**
+ * What both backend adapters of primer-ez share: switching the tfjs backend under a deadline,
+ * with tfjs's own reason in the error and the previous backend restored on failure.
+ *
+ * @packageDocumentation
+ */
+export { restoreBackend, switchBackend } from './set-backend.js';
+export { TimeoutError, withTimeout } from './timeout.js';
