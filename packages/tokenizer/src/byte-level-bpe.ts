@@ -25,7 +25,7 @@ import {
   vocabRecord,
 } from './tokenizer-json.js';
 import type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.js';
-import { isWellFormed, preview, toWellFormed } from './unicode.js';
+import { isWellFormed, preview } from './unicode.js';
 
 /** What a {@link ByteLevelBpeTokenizer} is made of. */
 export interface ByteLevelBpeInit {
