@@ -7,10 +7,6 @@ import {
   type BrowserDevice,
   parseBrowserDevice,
 } from '@primer-ez/backend-webgl';
-import { lengthProblem } from './shared/corpus.js';
-import { formatLoss } from './shared/format.js';
-import { type ExportedCheckpoint, ROLE_LABEL, ROLES, type Role } from './shared/protocol.js';
-import { RaceHistory } from './shared/race-history.js';
 import { CorpusPanel } from './page/corpus-panel.js';
 import { DebugPanel } from './page/debug-panel.js';
 import { byId, run } from './page/dom.js';
@@ -22,6 +18,10 @@ import { RaceChart } from './page/race-chart.js';
 import { updateScoreboard } from './page/scoreboard.js';
 import { SettingsForm } from './page/settings-form.js';
 import { forget, keep, restore } from './page/storage.js';
+import { lengthProblem } from './shared/corpus.js';
+import { formatLoss } from './shared/format.js';
+import { type ExportedCheckpoint, ROLE_LABEL, ROLES, type Role } from './shared/protocol.js';
+import { RaceHistory } from './shared/race-history.js';
 
 const raceStatus = byId('race-status');
 const backendStatus = byId('backend-status');
@@ -37,7 +37,11 @@ const lab = new Lab((message) => {
 });
 const form = new SettingsForm();
 const corpus = new CorpusPanel(() => refresh());
-const race = new Race(lab, () => raceChanged(), () => saveWork('the race ended'));
+const race = new Race(
+  lab,
+  () => raceChanged(),
+  () => saveWork('the race ended'),
+);
 const charts = [
   new RaceChart(byId('chart-step'), 'step'),
   new RaceChart(byId('chart-time'), 'time'),
@@ -145,14 +149,18 @@ async function saveWork(why: string | undefined): Promise<void> {
     await keep(models, {
       history: race.history.toJSON(),
       corpus:
-        current && current.source !== 'moby' ? { name: current.name, text: current.text } : undefined,
+        current && current.source !== 'moby'
+          ? { name: current.name, text: current.text }
+          : undefined,
       form: form.values(),
     });
   } catch (error) {
     keepPanel.say(`Could not save in this browser: ${(error as Error).message}`, true);
     return;
   }
-  const names = Object.values(models).map((m) => `${ROLE_LABEL[m.meta.role]} (step ${m.meta.step})`);
+  const names = Object.values(models).map(
+    (m) => `${ROLE_LABEL[m.meta.role]} (step ${m.meta.step})`,
+  );
   keepPanel.say(
     `Saved ${names.join(' and ') || 'the race'} in this browser${why ? ` when ${why}` : ''}; it will all be here after a reload.`,
   );
@@ -223,7 +231,9 @@ byId('forget').addEventListener('click', () =>
         const model = lab.models[role];
         if (model) delete model.meta.savedAt;
       }
-      keepPanel.say('Forgot everything saved in this browser (the models in this page stay until you reload).');
+      keepPanel.say(
+        'Forgot everything saved in this browser (the models in this page stay until you reload).',
+      );
       refresh();
     },
     (message) => keepPanel.say(message, true),
@@ -255,7 +265,8 @@ async function main(): Promise<void> {
   raceChanged();
   await Promise.all([
     corpus.loadMobyDick().catch((error: Error) => {
-      byId('corpus-info').textContent = `Moby-Dick could not be loaded (${error.message}); use your own text.`;
+      byId('corpus-info').textContent =
+        `Moby-Dick could not be loaded (${error.message}); use your own text.`;
     }),
     startBackend(device),
   ]);

@@ -4,25 +4,25 @@
 // same in the page; a reload restores the models kept in IndexedDB; no console errors and no
 // tensor leaks. Screenshots go to test-artifacts/ (race.png, race-wasm.png, phone.png).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { unzipSync } from 'fflate';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryData } from '../src/shared/race-history.js';
-import {
-  ARTIFACTS,
-  buildApp,
-  launch,
-  primerEz,
-  serve,
-  watchErrors,
-} from './harness.js';
-import { createRequire } from 'node:module';
+import { ARTIFACTS, buildApp, launch, primerEz, serve, watchErrors } from './harness.js';
 
-/** Steps of each test race: enough for both losses to fall clearly, short on software WebGL. */
-const STEPS = 20;
-const EVAL_EVERY = 10;
+/**
+ * Each test race: enough steps for both losses to fall clearly, few enough for software WebGL
+ * (SwiftShader, ~0.3 s a step here); wasm is ~10× faster, so its race is longer.
+ */
+interface RacePlan {
+  steps: number;
+  evalEvery: number;
+}
+const WEBGL_RACE: RacePlan = { steps: 30, evalEvery: 10 };
+const WASM_RACE: RacePlan = { steps: 60, evalEvery: 20 };
 /** The CLI and the page compute the same mean cross-entropy to float32 rounding. */
 const LOSS_TOLERANCE = 1e-4;
 
@@ -90,18 +90,39 @@ async function open(device: string, width = 1280): Promise<{ page: Page; errors:
   return { page, errors };
 }
 
-async function raceSettings(page: Page): Promise<void> {
+async function raceSettings(page: Page, plan: RacePlan): Promise<void> {
   await page.selectOption('#preset', 'tiny');
-  await page.fill('#steps', String(STEPS));
+  await page.fill('#steps', String(plan.steps));
   await page.fill('#batch_size', '8');
-  await page.fill('#eval_every', String(EVAL_EVERY));
+  await page.fill('#eval_every', String(plan.evalEvery));
   await page.fill('#lr', '0.01');
 }
 
-/** Starts the race and waits for its end; returns the history. */
-async function race(page: Page): Promise<HistoryData> {
+/** Starts the race (pausing and resuming it at `pauseAt` steps) and waits for its end. */
+async function race(page: Page, { pauseAt }: { pauseAt?: number } = {}): Promise<HistoryData> {
   await page.click('#start');
   await page.waitForSelector('#race-status[data-state="running"]', { timeout: 60_000 });
+  if (pauseAt !== undefined) {
+    await page.waitForFunction(
+      (n) =>
+        (window as unknown as { primerDemo: DemoHooks }).primerDemo.history().train.primer.length >=
+        n,
+      pauseAt,
+      { timeout: 60_000 },
+    );
+    await page.click('#pause');
+    await page.waitForSelector('#race-status[data-state="paused"]', { timeout: 30_000 });
+    expect(await page.textContent('#pause')).toBe('Resume');
+    const steps = async () =>
+      page.evaluate(() => {
+        const { train } = (window as unknown as { primerDemo: DemoHooks }).primerDemo.history();
+        return [train.primer.length, train.vanilla.length];
+      });
+    const paused = await steps();
+    await page.waitForTimeout(1000);
+    expect(await steps()).toEqual(paused); // nothing trains while paused
+    await page.click('#pause');
+  }
   await page.waitForSelector(
     '#race-status[data-state="finished"], #race-status[data-state="failed"]',
     { timeout: 150_000 },
@@ -113,13 +134,19 @@ async function race(page: Page): Promise<HistoryData> {
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** Both models learned: training loss (first vs last 3 steps) and validation loss fell. */
-function expectBothLearn(history: HistoryData, label: string): Record<string, string> {
+function expectBothLearn(
+  history: HistoryData,
+  plan: RacePlan,
+  label: string,
+): Record<string, string> {
   const summary: Record<string, string> = {};
   for (const role of ['primer', 'vanilla'] as const) {
     const train = history.train[role].map((p) => p.loss);
     const validation = history.validation[role];
-    expect(train).toHaveLength(STEPS);
-    expect(validation.map((p) => p.step)).toEqual([0, EVAL_EVERY, STEPS]);
+    expect(train).toHaveLength(plan.steps);
+    expect(validation.map((p) => p.step)).toEqual(
+      Array.from({ length: plan.steps / plan.evalEvery + 1 }, (_, i) => i * plan.evalEvery),
+    );
     expect(mean(train.slice(-3))).toBeLessThan(mean(train.slice(0, 3)) - 0.3);
     expect(validation.at(-1)!.loss).toBeLessThan(validation[0]!.loss - 0.3);
     summary[role] =
@@ -132,12 +159,12 @@ function expectBothLearn(history: HistoryData, label: string): Record<string, st
 }
 
 /** No leaks: each worker's tensor count is the same after every step from the first validation on. */
-async function expectFlatMemory(page: Page): Promise<void> {
+async function expectFlatMemory(page: Page, plan: RacePlan): Promise<void> {
   const tensorLog = await page.evaluate(() =>
     (window as unknown as { primerDemo: DemoHooks }).primerDemo.tensorLog(),
   );
   for (const role of ['primer', 'vanilla'] as const) {
-    const later = tensorLog[role].filter((e) => e.step >= EVAL_EVERY).map((e) => e.numTensors);
+    const later = tensorLog[role].filter((e) => e.step >= plan.evalEvery).map((e) => e.numTensors);
     expect(later.length).toBeGreaterThan(5);
     expect(new Set(later)).toEqual(new Set([later[0]]));
     expect(await page.getAttribute(`#memory-${role}`, 'data-num-tensors')).toBe(
@@ -161,14 +188,14 @@ async function cliEval(checkpoint: string): Promise<number> {
 }
 
 describe('the demo in headless Chromium', () => {
-  it('races on WebGL, both losses fall, generation streams, no leaks, fits a phone', async () => {
+  it('races on WebGL (pausing once), both losses fall, generation streams, no leaks, fits a phone', async () => {
     const { page, errors } = await open('webgl');
     expect(await page.getAttribute('#backend-status', 'data-backend')).toBe('webgl');
     expect(await page.textContent('#backend-status')).toMatch(/WebGL 2 on ANGLE/);
-    await raceSettings(page);
-    const history = await race(page);
-    expectBothLearn(history, 'WebGL (SwiftShader)');
-    await expectFlatMemory(page);
+    await raceSettings(page, WEBGL_RACE);
+    const history = await race(page, { pauseAt: 3 });
+    expectBothLearn(history, WEBGL_RACE, 'WebGL (SwiftShader)');
+    await expectFlatMemory(page, WEBGL_RACE);
     expect(await page.textContent('#verdict')).toMatch(/Primer EZ (reached|has not reached)/);
     await page.locator('#charts').screenshot({ path: join(ARTIFACTS, 'race.png') });
 
@@ -180,17 +207,23 @@ describe('the demo in headless Chromium', () => {
     expect(Number(await page.getAttribute('#gen-output', 'data-pieces'))).toBeGreaterThan(10);
     expect((await page.textContent('#gen-text'))!.length).toBe(60);
     expect(await page.textContent('#gen-status')).toMatch(/Primer EZ generated 60 characters/);
+    await page.click('#debug summary'); // the debug panel is a closed <details>
     await page.click('#refresh-memory');
-    await page.waitForFunction(
-      () => document.querySelector('#memory-primer')?.textContent?.includes('(now)'),
+    await page.waitForFunction(() =>
+      document.querySelector('#memory-primer')?.textContent?.includes('(now)'),
     );
     expect(await page.getAttribute('#memory-primer', 'data-num-tensors')).toBe(before);
 
     // Phone width: one column, nothing wider than the screen.
     await page.setViewportSize({ width: 360, height: 780 });
     await page.waitForTimeout(300);
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      360,
+    );
     await page.screenshot({ path: join(ARTIFACTS, 'phone.png'), fullPage: true });
+    await page
+      .locator('section', { has: page.locator('#charts') })
+      .screenshot({ path: join(ARTIFACTS, 'phone-race.png') });
     expect(errors).toEqual([]);
     await page.context().close();
   }, 240_000);
@@ -201,14 +234,14 @@ describe('the demo in headless Chromium', () => {
     // The person's own text file as the corpus.
     await page.setInputFiles('#corpus-file', textFile);
     await page.waitForSelector('#corpus-info[data-characters="40000"]');
-    await raceSettings(page);
+    await raceSettings(page, WASM_RACE);
     const history = await race(page);
-    expectBothLearn(history, 'wasm');
-    await expectFlatMemory(page);
+    expectBothLearn(history, WASM_RACE, 'wasm');
+    await expectFlatMemory(page, WASM_RACE);
     await page.locator('#charts').screenshot({ path: join(ARTIFACTS, 'race-wasm.png') });
     // Kept in IndexedDB when the race ended.
     await page.waitForFunction(() =>
-      document.querySelector('#keep-status')?.textContent?.includes('Saved Primer EZ (step 20)'),
+      document.querySelector('#keep-status')?.textContent?.includes('Saved Primer EZ (step 60)'),
     );
 
     // Page → CLI: the downloaded zip is a checkpoint `primer-ez eval` scores the same.
@@ -217,19 +250,23 @@ describe('the demo in headless Chromium', () => {
       page.waitForEvent('download'),
       page.click('#download-primer'),
     ]);
-    expect(download.suggestedFilename()).toBe('primer-ez-d32-l2-step-000020.zip');
-    const files = unzipSync(readFileSync(await download.path()));
+    expect(download.suggestedFilename()).toBe('primer-ez-d32-l2-step-000060.zip');
+    const files = Object.fromEntries(
+      Object.entries(unzipSync(readFileSync(await download.path()))).filter(
+        ([path]) => !path.endsWith('/'),
+      ),
+    );
     expect(Object.keys(files).sort()).toEqual([
-      'primer-ez-d32-l2-step-000020/config.json',
-      'primer-ez-d32-l2-step-000020/model.safetensors',
-      'primer-ez-d32-l2-step-000020/tokenizer.json',
+      'primer-ez-d32-l2-step-000060/config.json',
+      'primer-ez-d32-l2-step-000060/model.safetensors',
+      'primer-ez-d32-l2-step-000060/tokenizer.json',
     ]);
     const unzipped = join(work, 'from-page');
     for (const [path, data] of Object.entries(files)) {
       mkdirSync(dirname(join(unzipped, path)), { recursive: true });
       writeFileSync(join(unzipped, path), data);
     }
-    const cliLossOfPage = await cliEval(join(unzipped, 'primer-ez-d32-l2-step-000020'));
+    const cliLossOfPage = await cliEval(join(unzipped, 'primer-ez-d32-l2-step-000060'));
     console.log(`[demo e2e] page checkpoint: page ${pageLoss}, primer-ez eval ${cliLossOfPage}`);
     expect(Math.abs(cliLossOfPage - pageLoss)).toBeLessThan(LOSS_TOLERANCE);
 
@@ -238,14 +275,14 @@ describe('the demo in headless Chromium', () => {
     await page.waitForSelector('body[data-ready="true"]', { timeout: 90_000 });
     await page.waitForSelector('#keep-status[data-restored="2"]');
     expect(await page.textContent('#keep-status')).toMatch(
-      /Restored from this browser: Primer EZ \(step 20\) and Vanilla \(step 20\)/,
+      /Restored from this browser: Primer EZ \(step 60\) and Vanilla \(step 60\)/,
     );
     expect(await page.getAttribute('#corpus-info', 'data-characters')).toBe('40000');
     expect(await page.textContent('#race-status')).toMatch(/^Finished/);
     const restored = await page.evaluate(() =>
       (window as unknown as { primerDemo: DemoHooks }).primerDemo.history(),
     );
-    expect(restored.train.primer).toHaveLength(STEPS);
+    expect(restored.train.primer).toHaveLength(WASM_RACE.steps);
     expect(await scoreInPage(page, 'primer')).toBe(pageLoss);
 
     // CLI → page: the CLI's run directory, chosen as a folder, scores the same in the page.
@@ -254,7 +291,9 @@ describe('the demo in headless Chromium', () => {
     await page.waitForFunction(() =>
       document.querySelector('#keep-status')?.textContent?.startsWith('Loaded'),
     );
-    expect(await page.textContent('#model-primer')).toMatch(/loaded from cli-run\/checkpoints\/step-000005\//);
+    expect(await page.textContent('#model-primer')).toMatch(
+      /loaded from cli-run\/checkpoints\/step-000005\//,
+    );
     const pageLossOfCli = await scoreInPage(page, 'primer');
     const cliLoss = await cliEval(cliRun);
     console.log(`[demo e2e] CLI checkpoint: primer-ez eval ${cliLoss}, page ${pageLossOfCli}`);

@@ -100,7 +100,9 @@ export function watchErrors(page: Page, log: string[]): string[] {
   page.on('console', (m) => note('page', m.type(), m.text()));
   page.on('pageerror', (e) => note('page', 'error', `uncaught ${e.name}: ${e.message}`));
   page.on('worker', (worker) => {
-    worker.on('console', (m) => note(`worker ${worker.url().split('/').pop()}`, m.type(), m.text()));
+    worker.on('console', (m) =>
+      note(`worker ${worker.url().split('/').pop()}`, m.type(), m.text()),
+    );
   });
   return errors;
 }

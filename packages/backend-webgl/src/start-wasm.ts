@@ -68,11 +68,14 @@ export async function initWasm(
   await smokeTest('wasm', settings, previous);
   const simd = (await env.getAsync('WASM_HAS_SIMD_SUPPORT')) === true;
   const threads = wasm.getThreadsCount();
-  const why = !isolated()
-    ? ' (the page is not cross-origin isolated: serve it with COOP same-origin and COEP require-corp for threads)'
-    : env.getBool('WASM_HAS_MULTITHREAD_SUPPORT')
-      ? ' (the threaded build: the page is cross-origin isolated)'
-      : ' (threads off: wasmThreads is false, or the threaded start failed)';
+  const why =
+    settings.wasmThreads === false
+      ? ' (threads off: wasmThreads is false)'
+      : !isolated()
+        ? ' (the page is not cross-origin isolated: serve it with COOP same-origin and COEP require-corp for threads)'
+        : env.getBool('WASM_HAS_MULTITHREAD_SUPPORT')
+          ? ' (the threaded build: the page is cross-origin isolated)'
+          : ' (threads off: the threaded start failed)';
   notes.push(
     `wasm: XNNPACK with${simd ? '' : 'out'} SIMD, ${threads} thread${threads === 1 ? '' : 's'}${why}.`,
   );

@@ -211,7 +211,7 @@ describe('browser parity against Node cpu (headless Chromium)', () => {
       expect(info).toMatchObject({ device: 'wasm', crossOriginIsolated: true, threads: 1 });
       expect(info.notes).toEqual([
         "wasm: the threaded start failed (tf.setBackend('wasm') did not finish within 5000 ms.); retrying on one thread.",
-        'wasm: XNNPACK with SIMD, 1 thread (threads off: wasmThreads is false, or the threaded start failed).',
+        'wasm: XNNPACK with SIMD, 1 thread (threads off: the threaded start failed).',
       ]);
       const got = await withLog(run(minified, 'shared'));
       const d = compare(reference.get('shared')!, got);

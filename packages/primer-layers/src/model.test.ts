@@ -68,6 +68,12 @@ describeEachBackend('PrimerModel', () => {
     expect(values(a.params.get('blocks.1.ffn.up.weight')!)).not.toEqual(
       values(c.params.get('blocks.1.ffn.up.weight')!),
     );
+    // Seed 0 too (tfjs's random ops read a seed of 0 as "no seed"): every parameter, every time.
+    const [z1, z2] = [PrimerModel.create(base, { seed: 0 }), PrimerModel.create(base, { seed: 0 })];
+    for (const [name, v] of z1.params)
+      expect(values(z2.params.get(name)!), name).toEqual(values(v));
+    z1.dispose();
+    z2.dispose();
     expectClose(a.params.get('blocks.0.attn.q_dconv.weight')!, [
       ...Array(32).fill(0.5 / 3),
       ...Array(16).fill(0.5),

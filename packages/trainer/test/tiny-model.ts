@@ -30,7 +30,7 @@ const trained = new Map<string, HostWeights>();
 export async function trainTinyModel(
   tokenizer: Tokenizer,
   text: string,
-  { maxSeqLen = 16, steps = 60, seed = 1 }: TinyModelOptions = {},
+  { maxSeqLen = 16, steps = 150, seed = 1 }: TinyModelOptions = {},
 ): Promise<PrimerModel> {
   const config = presetConfig('tiny', tokenizer.vocabSize, { max_seq_len: maxSeqLen });
   const key = JSON.stringify([text, tokenizer.vocabSize, maxSeqLen, steps, seed]);

@@ -14,7 +14,9 @@ export class DebugPanel {
       run(
         () => this.refreshMemory(),
         (message) => {
-          byId('backend-notes').append(Object.assign(document.createElement('li'), { textContent: message }));
+          byId('backend-notes').append(
+            Object.assign(document.createElement('li'), { textContent: message }),
+          );
         },
       ),
     );

@@ -29,6 +29,7 @@ export class GeneratePanel {
       event.preventDefault();
       void this.generate();
     });
+    byId('gen-model').addEventListener('change', () => this.refresh());
     this.stopButton.addEventListener('click', () => {
       const current = this.current;
       if (current === undefined) return;

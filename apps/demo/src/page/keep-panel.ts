@@ -135,7 +135,9 @@ export class KeepPanel {
         return item;
       }),
     );
-    this.say(`${ROLE_LABEL[role]}: its three files are linked below its buttons; save them into one folder.`);
+    this.say(
+      `${ROLE_LABEL[role]}: its three files are linked below its buttons; save them into one folder.`,
+    );
   }
 
   /** Loads a checkpoint from chosen or dropped files. */

@@ -18,6 +18,8 @@ export class Lab {
   readonly models: Partial<Record<Role, ModelSummary>> = {};
   private readonly eventListeners = new Set<(event: WorkerEvent) => void>();
   private readonly changeListeners = new Set<() => void>();
+  /** Models on their way to new workers (kept if those fail to start, for the next try). */
+  private carried: Partial<Record<Role, ExportedCheckpoint>> = {};
 
   constructor(private readonly onCrash: (message: string) => void) {}
 
@@ -49,10 +51,9 @@ export class Lab {
 
   /** Starts both workers on `device`, moving any models from the previous ones. */
   async start(device: BrowserDevice): Promise<BackendInfo> {
-    const moving: Partial<Record<Role, ExportedCheckpoint>> = {};
     for (const role of ROLES) {
       if (this.models[role] !== undefined && this.workers[role] !== undefined) {
-        moving[role] = await this.worker(role).rpc.call('exportCheckpoint', {});
+        this.carried[role] = await this.worker(role).rpc.call('exportCheckpoint', {});
       }
     }
     this.stop();
@@ -78,7 +79,9 @@ export class Lab {
       });
       this.workers[role] = worker;
     });
-    for (const [role, checkpoint] of Object.entries(moving) as [Role, ExportedCheckpoint][]) {
+    const carried = this.carried;
+    this.carried = {};
+    for (const [role, checkpoint] of Object.entries(carried) as [Role, ExportedCheckpoint][]) {
       await this.load(role, checkpoint);
     }
     this.changed();

@@ -9,6 +9,11 @@ import { type Axis, chartData, type HistoryData, SERIES } from '../shared/race-h
 export const COLORS = { primer: '#c2410c', vanilla: '#1d4ed8' } as const;
 
 const INK = '#1f2937';
+
+/** Tick spacings of the step axis: whole steps only (1, 2, 5, 10, 20, 50, …). */
+const STEP_INCREMENTS = Array.from({ length: 8 }, (_, e) =>
+  [1, 2, 5].map((m) => m * 10 ** e),
+).flat();
 const GRID = '#e5e7eb';
 
 function size(container: HTMLElement): { width: number; height: number } {
@@ -60,7 +65,11 @@ export class RaceChart {
       ...size(this.container),
       scales: { x: { time: false } },
       axes: [
-        { ...axisStyle, label: xLabel },
+        {
+          ...axisStyle,
+          label: xLabel,
+          ...(this.axis === 'step' ? { incrs: STEP_INCREMENTS } : {}),
+        },
         { ...axisStyle, label: 'loss (nats per character)', size: 56 },
       ],
       series: [
@@ -78,7 +87,13 @@ export class RaceChart {
           value: (_u: uPlot, v: number | null) => (v == null ? '—' : v.toFixed(3)),
         })),
       ],
-      legend: { live: true },
+      legend: {
+        live: true,
+        markers: {
+          width: 2,
+          dash: (_u, i) => (SERIES[i - 1]?.kind === 'validation' ? 'dashed' : 'solid'),
+        },
+      },
       cursor: { drag: { x: true, y: false } },
     };
   }

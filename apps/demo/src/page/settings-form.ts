@@ -47,10 +47,7 @@ export class SettingsForm {
 
   /** The fields' values, as text. */
   values(): Record<Field, string> {
-    return Object.fromEntries(FIELDS.map((f) => [f, this.input(f).value])) as Record<
-      Field,
-      string
-    >;
+    return Object.fromEntries(FIELDS.map((f) => [f, this.input(f).value])) as Record<Field, string>;
   }
 
   /** Sets fields (unknown keys are ignored). */

@@ -78,7 +78,11 @@ describe('pickCheckpoint', () => {
       readText,
     );
     expect(picked.dir).toBe('');
-    expect([picked.config.text, picked.weights.text, picked.tokenizer.text]).toEqual(['c', 'w', 't']);
+    expect([picked.config.text, picked.weights.text, picked.tokenizer.text]).toEqual([
+      'c',
+      'w',
+      't',
+    ]);
   });
 
   it('follows latest.json in a CLI run directory', async () => {

@@ -130,7 +130,8 @@ export async function pickCheckpoint<T extends PathEntry>(
         const { checkpoint } = JSON.parse(await readText(byPath.get(pointer)!)) as {
           checkpoint?: unknown;
         };
-        const target = typeof checkpoint === 'string' ? normalise(join(dirOf(pointer), checkpoint)) : '';
+        const target =
+          typeof checkpoint === 'string' ? normalise(join(dirOf(pointer), checkpoint)) : '';
         if (dirs.includes(target)) dir = target;
       } catch {
         // A damaged pointer: fall back to the last checkpoint by name.

@@ -9,7 +9,9 @@ describe('corpus checks', () => {
   it('refuses what the CLI refuses', () => {
     expect(textProblem('', 'a.txt')).toMatch(/a.txt is empty/);
     expect(textProblem('ab\u0000cd', 'a.bin')).toMatch(/binary/);
-    expect(textProblem('\uFFFD\uFFFDabc', 'latin1.txt')).toMatch(/2 of 5 characters are not valid UTF-8/);
+    expect(textProblem('\uFFFD\uFFFDabc', 'latin1.txt')).toMatch(
+      /2 of 5 characters are not valid UTF-8/,
+    );
     expect(textProblem(' \n\t ', 'blank.txt')).toMatch(/only whitespace/);
   });
 

@@ -12,7 +12,8 @@ export function textProblem(text: string, name: string): string | undefined {
   for (const ch of text) if (ch === '\uFFFD') bad++;
   if (bad > text.length / 100)
     return `${name}: ${bad.toLocaleString('en')} of ${text.length.toLocaleString('en')} characters are not valid UTF-8; convert it to UTF-8 text first.`;
-  if (text.trim().length === 0) return `${name} holds only whitespace; give a text with words in it.`;
+  if (text.trim().length === 0)
+    return `${name} holds only whitespace; give a text with words in it.`;
   return undefined;
 }
 

@@ -121,6 +121,7 @@ export interface StepEvent {
   stepMs: number;
   /** Training time so far (optimiser steps only, not validation or pauses), ms. */
   trainMs: number;
+  /** Training tokens per second of training time, over the run so far. */
   tokensPerSecond: number;
   /** `tf.memory()` right after the step. */
   memory: MemoryInfo;

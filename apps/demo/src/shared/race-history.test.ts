@@ -38,7 +38,7 @@ describe('downsample', () => {
 
 describe('chartData', () => {
   it('shares the step axis between both models', () => {
-    const [x, primerTrain, primerVal, vanillaTrain, vanillaVal] = chartData(
+    const [x, vanillaTrain, vanillaVal, primerTrain, primerVal] = chartData(
       history().toJSON(),
       'step',
       { smoothing: 0 },
@@ -46,12 +46,16 @@ describe('chartData', () => {
     expect(x).toEqual([0, 1, 2, 3, 4]);
     expect(primerTrain).toEqual([null, 3.5, 3, 2.5, 2]);
     expect(primerVal).toEqual([4.4, null, 3.0, null, 2.2]);
-    expect(vanillaTrain).toEqual([null, 3.7, 3.4, 3.1, 2.8].map((v) => (v === null ? null : expect.closeTo(v, 12))));
+    expect(vanillaTrain).toEqual(
+      [null, 3.7, 3.4, 3.1, 2.8].map((v) => (v === null ? null : expect.closeTo(v, 12))),
+    );
     expect(vanillaVal).toEqual([4.4, null, 3.5, null, 2.9]);
   });
 
   it('merges both models’ times into one sorted axis, in seconds', () => {
-    const [x, primerTrain, , vanillaTrain] = chartData(history().toJSON(), 'time', { smoothing: 0 });
+    const [x, vanillaTrain, , primerTrain] = chartData(history().toJSON(), 'time', {
+      smoothing: 0,
+    });
     expect(x).toEqual([0, 0.1, 0.11, 0.2, 0.22, 0.3, 0.33, 0.4, 0.44]);
     expect(primerTrain![2]).toBe(3.5);
     expect(vanillaTrain![2]).toBeNull();
@@ -74,9 +78,18 @@ describe('verdict', () => {
       timeRatio: 400 / 440,
     });
     const h = new RaceHistory();
-    for (const [step, loss] of [[0, 4.4], [2, 3.0], [3, 2.5], [4, 2.2]] as const)
+    for (const [step, loss] of [
+      [0, 4.4],
+      [2, 3.0],
+      [3, 2.5],
+      [4, 2.2],
+    ] as const)
       h.addEval('primer', { step, ms: step * 110, loss });
-    for (const [step, loss] of [[0, 4.4], [2, 3.5], [4, 2.9]] as const)
+    for (const [step, loss] of [
+      [0, 4.4],
+      [2, 3.5],
+      [4, 2.9],
+    ] as const)
       h.addEval('vanilla', { step, ms: step * 100, loss });
     const v = verdict(h.toJSON());
     expect(v?.primer).toEqual({ step: 3, ms: 330 });

@@ -95,16 +95,16 @@ export function downsample<T>(points: readonly T[], max: number): T[] {
 /** The chart's x axis: optimiser steps, or training time in seconds. */
 export type Axis = 'step' | 'time';
 
-/** The order of the chart's series after x. */
+/** The order of the chart's series after x: the baseline first, so Primer EZ is drawn on top. */
 export const SERIES = [
-  { role: 'primer', kind: 'train' },
-  { role: 'primer', kind: 'validation' },
   { role: 'vanilla', kind: 'train' },
   { role: 'vanilla', kind: 'validation' },
+  { role: 'primer', kind: 'train' },
+  { role: 'primer', kind: 'validation' },
 ] as const satisfies readonly { role: Role; kind: 'train' | 'validation' }[];
 
 /**
- * uPlot's aligned data: `[x, primer train, primer validation, vanilla train, vanilla validation]`,
+ * uPlot's aligned data: `[x, vanilla train, vanilla validation, primer train, primer validation]`,
  * x sorted and shared, `null` where a series has no point at that x. Training losses are
  * smoothed (`smoothing`) before being thinned to `maxPoints` per series.
  */
@@ -115,7 +115,13 @@ export function chartData(
 ): (number | null)[][] {
   const columns = SERIES.map(({ role, kind }) => {
     const points = kind === 'train' ? history.train[role] : history.validation[role];
-    const losses = kind === 'train' ? smooth(points.map((p) => p.loss), smoothing) : undefined;
+    const losses =
+      kind === 'train'
+        ? smooth(
+            points.map((p) => p.loss),
+            smoothing,
+          )
+        : undefined;
     const shaped = points.map((p, i) => ({
       x: axis === 'step' ? p.step : p.ms / 1000,
       y: losses ? losses[i]! : p.loss,

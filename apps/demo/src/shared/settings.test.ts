@@ -55,7 +55,15 @@ describe('parseSettings', () => {
     expect(settings).toEqual({
       preset: 'tiny',
       sizes: PRESET_SIZES.tiny,
-      training: { steps: 300, lr: 0.003, batchSize: 16, seqLen: 32, evalEvery: 25, seed: 0, warmup: 30 },
+      training: {
+        steps: 300,
+        lr: 0.003,
+        batchSize: 16,
+        seqLen: 32,
+        evalEvery: 25,
+        seed: 0,
+        warmup: 30,
+      },
     });
   });
 

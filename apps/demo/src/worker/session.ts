@@ -74,7 +74,6 @@ export class ModelSession {
   private summaryExtra: Pick<ModelSummary, 'trainTokens' | 'validationTokens'> = {};
   private evalEvery = 0;
   private trainMs = 0;
-  private recentStepMs = 0;
   private validatedAtStart = false;
   private running = false;
   private pauseRequested = false;
@@ -113,7 +112,10 @@ export class ModelSession {
     this.replace(model, tokenizer, trainer);
     this.evalEvery = training.evalEvery;
     this.meta = { role, step: 0, source: 'trained in the browser', valLoss: null };
-    this.summaryExtra = { trainTokens: data.train.length, validationTokens: data.validation.length };
+    this.summaryExtra = {
+      trainTokens: data.train.length,
+      validationTokens: data.validation.length,
+    };
     return this.summary();
   }
 
@@ -143,8 +145,6 @@ export class ModelSession {
         const stepMs = performance.now() - started;
         this.trainMs += stepMs;
         trainer.elapsedMs = this.trainMs;
-        this.recentStepMs =
-          this.recentStepMs === 0 ? stepMs : 0.9 * this.recentStepMs + 0.1 * stepMs;
         this.meta!.step = result.step;
         this.emit({
           type: 'step',
@@ -156,7 +156,7 @@ export class ModelSession {
           gradNorm: result.gradNorm,
           stepMs,
           trainMs: this.trainMs,
-          tokensPerSecond: result.tokens / (this.recentStepMs / 1000),
+          tokensPerSecond: trainer.tokensSeen / (this.trainMs / 1000),
           memory: memory(),
         });
         const last = result.step === steps;
@@ -322,7 +322,6 @@ export class ModelSession {
     this.tokenizer = tokenizer;
     this.trainer = trainer;
     this.trainMs = 0;
-    this.recentStepMs = 0;
     this.validatedAtStart = false;
   }
 }

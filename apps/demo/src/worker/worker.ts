@@ -7,10 +7,10 @@ import '@primer-ez/tensor-ops';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import type { WorkerApi, WorkerEvent } from '../shared/protocol.js';
 import type { Endpoint } from '../shared/rpc.js';
 import { serve, transfer } from '../shared/rpc.js';
-import type { WorkerApi, WorkerEvent } from '../shared/protocol.js';
-import { memory, ModelSession } from './session.js';
+import { ModelSession, memory } from './session.js';
 
 const scope = self as unknown as Endpoint;
 let session: ModelSession | undefined;
