@@ -6,5 +6,6 @@ export default defineConfig({
     // tfjs keeps one global engine per process: run files in separate forks.
     pool: 'forks',
     testTimeout: 60_000,
+    hookTimeout: 180_000,
   },
 });

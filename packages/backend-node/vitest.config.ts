@@ -7,5 +7,6 @@ export default defineConfig({
     pool: 'forks',
     setupFiles: ['./test/setup.ts'],
     testTimeout: 60_000,
+    hookTimeout: 180_000,
   },
 });

@@ -6,6 +6,7 @@ export default defineConfig({
     // tfjs keeps one global engine per process: run files in separate forks, tests in order.
     pool: 'forks',
     setupFiles: ['./test/setup.ts'],
-    testTimeout: 60_000,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 });
