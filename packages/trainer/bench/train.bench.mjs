@@ -119,3 +119,37 @@ for (const backend of backends) {
   );
   model.dispose();
 }
+
+// PyTorch side by side: the interop/pytorch reference with the same config, batch and recipe on
+// the CPU with 2 threads, when Debian's python3-torch is installed (never needed by CI).
+const { spawnSync } = await import('node:child_process');
+const { fileURLToPath } = await import('node:url');
+const python = process.env.PYTHON ?? '/usr/bin/python3';
+const interop = fileURLToPath(new URL('../../../interop/pytorch/', import.meta.url));
+const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+if (probe.status !== 0) {
+  console.log(
+    `\nPyTorch side by side: not run (${python} cannot import torch; apt-get install -y python3-torch).`,
+  );
+} else {
+  const run = spawnSync(python, ['bench_train.py', '--threads', '2', '--steps', String(steps)], {
+    cwd: interop,
+    encoding: 'utf8',
+  });
+  const torchRows = run.stdout
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  console.log(
+    `\n## PyTorch ${torchRows[0]?.torch ?? ''} on the CPU (2 threads), same config and batch\n`,
+  );
+  console.log('| model | PyTorch tokens/s | ours (best backend) tokens/s | ours / PyTorch |');
+  console.log('|---|---:|---:|---:|');
+  for (const t of torchRows) {
+    const ours = Math.max(...rows.filter((r) => r.model === t.model).map((r) => r.tokensPerSecond));
+    console.log(
+      `| ${t.model} | ${t.tokens_per_s.toFixed(0)} | ${ours.toFixed(0)} | ${(ours / t.tokens_per_s).toFixed(2)} |`,
+    );
+  }
+}
