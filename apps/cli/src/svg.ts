@@ -41,6 +41,7 @@ export function lossChart(
   const color = (g: string) => COLORS[groups.indexOf(g) % COLORS.length]!;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif" font-size="12">`,
+    `<title>${esc(title)}</title>`,
     `<rect width="${w}" height="${h}" fill="white"/>`,
     `<text x="${m.left}" y="24" font-size="16" font-weight="bold">${esc(title)}</text>`,
   ];
