@@ -325,34 +325,42 @@ export class PrimerModel {
     let context: [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] | undefined;
     if (c.attention === 'mdha') {
       const taps = c.dconv_kernel;
-      // Decoding: the K-1 projections before these (zeros before the start) precede them.
-      const withContext = (x: tf.Tensor3D, previous: tf.Tensor3D | undefined) =>
-        tf.concat(
-          [previous ?? (tf.zeros([b, taps - 1, c.d_model]) as tf.Tensor3D), x],
-          1,
-        ) as tf.Tensor3D;
-      const conv = (x: tf.Tensor3D, name: 'q' | 'k' | 'v', previous: tf.Tensor3D | undefined) => {
-        const kernel = this.mat(`${p}.${name}_dconv.weight`);
-        const bias = c.dconv_bias ? this.vec(`${p}.${name}_dconv.bias`) : undefined;
-        if (cache === undefined) return causalDepthwiseConv1d(x, kernel, bias);
-        const y = causalDepthwiseConv1d(withContext(x, previous), kernel, bias);
-        return tf.slice(y, [0, taps - 1, 0], [b, t, c.d_model]) as tf.Tensor3D;
-      };
-      if (cache !== undefined) {
+      const names = ['q', 'k', 'v'] as const;
+      const kernel = (j: number) => this.mat(`${p}.${names[j]}_dconv.weight`);
+      const bias = (j: number) =>
+        c.dconv_bias ? this.vec(`${p}.${names[j]}_dconv.bias`) : undefined;
+      const projected = [q, k, v];
+      if (cache === undefined) {
+        [q, k, v] = projected.map((x, j) => causalDepthwiseConv1d(x, kernel(j), bias(j))) as [
+          tf.Tensor3D,
+          tf.Tensor3D,
+          tf.Tensor3D,
+        ];
+      } else {
+        // Decoding: the K-1 projections before these (zeros before the start) precede them.
+        const windows = projected.map(
+          (x, j) =>
+            tf.concat(
+              [layer?.context?.[j] ?? (tf.zeros([b, taps - 1, c.d_model]) as tf.Tensor3D), x],
+              1,
+            ) as tf.Tensor3D,
+        );
+        [q, k, v] = windows.map((w, j) =>
+          t === 1
+            ? this.convStep(w, kernel(j), bias(j))
+            : (tf.slice(
+                causalDepthwiseConv1d(w, kernel(j), bias(j)),
+                [0, taps - 1, 0],
+                [b, t, c.d_model],
+              ) as tf.Tensor3D),
+        ) as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
         // The new context: the last K-1 pre-convolution projections.
-        const tail = (x: tf.Tensor3D, previous: tf.Tensor3D | undefined) =>
-          tf.slice(withContext(x, previous), [0, t, 0], [b, taps - 1, c.d_model]) as tf.Tensor3D;
-        context = [
-          tail(q, layer?.context?.[0]),
-          tail(k, layer?.context?.[1]),
-          tail(v, layer?.context?.[2]),
+        context = windows.map((w) => tf.slice(w, [0, t, 0], [b, taps - 1, c.d_model])) as [
+          tf.Tensor3D,
+          tf.Tensor3D,
+          tf.Tensor3D,
         ];
       }
-      [q, k, v] = [
-        conv(q, 'q', layer?.context?.[0]),
-        conv(k, 'k', layer?.context?.[1]),
-        conv(v, 'v', layer?.context?.[2]),
-      ];
     }
 
     // Heads stay where the projection put them: [B, T, H, D] ('BTHD'), no transposes.
@@ -372,6 +380,24 @@ export class PrimerModel {
     const out = causalSelfAttention(qh, kh, vh, { ...dropout, layout: 'BTHD' });
     const merged = tf.reshape(out, [b, t, c.d_model]);
     return linear(merged, this.mat(`${p}.o_proj.weight`), this.vec(`${p}.o_proj.bias`));
+  }
+
+  /**
+   * One decoding step of a causal depthwise convolution: `window` `[B, K, C]` holds the K most
+   * recent projections (the current one last), so the output is `Σ_k window[:, k] · kernel[k]`
+   * — a few elementwise ops instead of a convolution, which matters at one token per step.
+   */
+  private convStep(
+    window: tf.Tensor3D,
+    kernel: tf.Tensor2D,
+    bias: tf.Tensor1D | undefined,
+  ): tf.Tensor3D {
+    const channels = this.config.d_model;
+    const groups = channels / kernel.shape[1];
+    const perChannel = groups === 1 ? kernel : tf.tile(kernel, [1, groups]);
+    const y = tf.sum(tf.mul(window, perChannel), 1, true);
+    if (bias === undefined) return y as tf.Tensor3D;
+    return tf.add(y, groups === 1 ? bias : tf.tile(bias, [groups])) as tf.Tensor3D;
   }
 
   /** Validates ids and returns them as an int32 tensor `[B, T]`. */
