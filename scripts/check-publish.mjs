@@ -195,7 +195,4 @@ try {
   fail(`${error.message}\n${detail}`);
 } finally {
   if (!keep) rmSync(scratch, { recursive: true, force: true });
-  for (const p of packages) {
-    for (const f of readdirSync(p.dir)) if (f.endsWith('.tgz')) rmSync(join(p.dir, f));
-  }
 }

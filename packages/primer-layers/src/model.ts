@@ -113,8 +113,7 @@ export class PrimerModel {
     { seed = 0 }: { seed?: number } = {},
   ): PrimerModel {
     const resolved = resolveConfig(config);
-    // +1: tfjs treats a seed of 0 as "no seed".
-    return new PrimerModel(resolved, (spec, i) => initialValue(spec, seed * 1000003 + i + 1));
+    return new PrimerModel(resolved, (spec, i) => initialValue(spec, seed * 1000003 + i));
   }
 
   /**

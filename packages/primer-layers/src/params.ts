@@ -114,11 +114,13 @@ export function fromDiskLayout(spec: ParamSpec, value: tf.Tensor): tf.Tensor {
  */
 export function initialValue(spec: ParamSpec, seed: number): tf.Tensor {
   const { init, shape } = spec;
+  // tfjs's random ops read a seed of 0 as "no seed": shift by one so every seed reproduces.
+  const tfSeed = seed + 1;
   switch (init.kind) {
     case 'normal':
-      return tf.randomNormal(shape, 0, init.std, 'float32', seed);
+      return tf.randomNormal(shape, 0, init.std, 'float32', tfSeed);
     case 'uniform':
-      return tf.randomUniform(shape, -init.bound, init.bound, 'float32', seed);
+      return tf.randomUniform(shape, -init.bound, init.bound, 'float32', tfSeed);
     case 'zeros':
       return tf.zeros(shape);
     case 'ones':

@@ -359,8 +359,7 @@ async function* run(
       }
       const logits =
         decoder !== undefined
-          ? // NOTE: the tidy frees an intermediate Decoder.feed leaves behind (one per call).
-            await readRow(tf.tidy(() => decoder.feed([feed])))
+          ? await readRow(decoder.feed([feed]))
           : await fullForward(model, history);
       if (signal?.aborted) {
         stoppedBy = 'abort';
