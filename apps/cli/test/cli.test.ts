@@ -279,6 +279,66 @@ describe('primer-ez experiment primer-vs-vanilla', () => {
   });
 });
 
+describe('primer-ez experiment: arms split across invocations', () => {
+  const flags = (out: string, arms: string, ...more: string[]) => [
+    'experiment',
+    'primer-vs-vanilla',
+    '--text',
+    text,
+    '--preset',
+    'tiny',
+    '--arms',
+    arms,
+    '--steps',
+    '4',
+    '--eval-every',
+    '2',
+    '--batch-size',
+    '2',
+    '--seq-len',
+    '8',
+    '--warmup',
+    '1',
+    '--eval-windows',
+    '4',
+    '--out',
+    out,
+    '--backend',
+    'cpu',
+    ...more,
+  ];
+
+  it('reuses arms finished with the same settings and joins them in one table', () => {
+    const out = join(dir, 'experiment-split');
+    const first = cli(...flags(out, 'primer-ez'));
+    expect(first.code).toBe(0);
+    expect(first.stderr).toMatch(/vanilla has not finished/);
+    const firstCurve = JSON.parse(readFileSync(join(out, 'primer-ez', 'finished.json'), 'utf8'));
+    const second = cli(...flags(out, 'vanilla'));
+    expect(second.code).toBe(0);
+    const { curves, results } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(curves.map((c: { arm: string }) => c.arm)).toEqual(['vanilla', 'primer-ez']);
+    expect(curves[1]).toEqual(firstCurve.curve);
+    expect(results.every((r: { stepSpeedup: unknown }) => r.stepSpeedup !== undefined)).toBe(true);
+    // Asking for a finished arm again reuses it; --fresh retrains it.
+    const again = cli(...flags(out, 'vanilla,primer-ez'));
+    expect(again.stderr).toMatch(/primer-ez: finished earlier in .*; reusing it/);
+    expect(again.stderr).not.toMatch(/parameters/);
+    const fresh = cli(...flags(out, 'primer-ez', '--fresh'));
+    expect(fresh.code).toBe(0);
+    expect(fresh.stderr).toMatch(/primer-ez: [\d,]+ parameters/);
+  });
+
+  it('does not mix arms trained with other settings', () => {
+    const out = join(dir, 'experiment-mismatch');
+    expect(cli(...flags(out, 'primer-ez')).code).toBe(0);
+    const other = cli(...flags(out, 'vanilla', '--seed', '7'));
+    expect(other.code).toBe(0);
+    const { curves } = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+    expect(curves.map((c: { arm: string }) => c.arm)).toEqual(['vanilla']);
+  });
+});
+
 describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
   it.each([
     [['train', '--text', 'missing.txt'], /--text missing.txt: no such file/],

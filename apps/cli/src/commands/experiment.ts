@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type PrimerConfig, PrimerModel, presetConfig } from '@primer-ez/primer-layers';
 import { trainCharTokenizer } from '@primer-ez/tokenizer';
@@ -58,7 +58,12 @@ export const EXPERIMENT_FLAGS: Flags = {
   out: {
     type: 'string',
     default: 'runs/experiment',
-    description: 'directory for the runs, results.json, results.md and loss.svg',
+    description:
+      'directory for the runs, results.json, results.md and loss.svg; arms that finished there with the same settings are reused',
+  },
+  fresh: {
+    type: 'boolean',
+    description: 'retrain every listed arm even if it finished in --out with the same settings',
   },
   ...BACKEND_FLAG,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
@@ -99,10 +104,6 @@ export async function experiment(argv: string[]): Promise<void> {
       throw new UsageError(
         `experiment: unknown arm ${arm}; choose from ${Object.keys(ARMS).join(', ')}.`,
       );
-  if (!arms.includes('vanilla'))
-    throw new UsageError(
-      'experiment: the arms must include vanilla (the speed-ups are measured against it).',
-    );
   const backend = await setupBackend(v.backend as string);
   const out = resolve(v.out as string);
   await mkdir(out, { recursive: true });
@@ -110,8 +111,28 @@ export async function experiment(argv: string[]): Promise<void> {
   const tokenizer = trainCharTokenizer(corpus.text);
   const data = splitTokens(tokenizer.encode(corpus.text));
   const steps = v.steps as number;
-  const curves: Curve[] = [];
+  // What must match for a finished arm in --out to be reused or compared with this run's.
+  const settings: ArmSettings = {
+    preset: v.preset as string,
+    steps,
+    evalEvery: v['eval-every'] as number,
+    batchSize: v['batch-size'] as number,
+    seqLen: v['seq-len'] as number,
+    lr: v.lr as number,
+    warmup: v.warmup as number,
+    seed: v.seed as number,
+    evalWindows: v['eval-windows'] as number,
+    corpus: corpus.source,
+    backend: backend.device,
+  };
+  const curves = new Map<string, Curve>();
   for (const arm of arms) {
+    const finished = v.fresh ? null : await readFinishedArm(out, arm, settings);
+    if (finished) {
+      process.stderr.write(`\n${arm}: finished earlier in ${join(out, arm)}; reusing it\n`);
+      curves.set(arm, finished);
+      continue;
+    }
     const config = presetConfig(v.preset as 'small', tokenizer.vocabSize, {
       ...ARMS[arm],
       max_seq_len: Math.max(v['seq-len'] as number, 1),
@@ -137,6 +158,8 @@ export async function experiment(argv: string[]): Promise<void> {
       },
       tokenizer,
     );
+    // An arm that did not finish (or --fresh) starts over: no stale metrics or checkpoints mixed in.
+    await rm(join(out, arm), { recursive: true, force: true });
     const run = await RunDirectory.open(join(out, arm));
     process.stderr.write(`\n${arm}: ${model.parameterCount.toLocaleString('en')} parameters\n`);
     const bar = new ProgressBar(process.stderr, 50);
@@ -161,11 +184,26 @@ export async function experiment(argv: string[]): Promise<void> {
     });
     bar.done();
     curve.seconds = trainer.elapsedMs / 1000;
-    curves.push(curve);
+    curves.set(arm, curve);
+    await writeFile(
+      join(out, arm, FINISHED),
+      `${JSON.stringify({ settings, curve } satisfies FinishedArm, null, 2)}\n`,
+    );
     trainer.dispose();
     model.dispose();
   }
-  const results = summarize(curves, steps);
+  // Arms finished earlier in --out with the same settings (e.g. by another process) join the table.
+  for (const arm of Object.keys(ARMS))
+    if (!curves.has(arm)) {
+      const finished = await readFinishedArm(out, arm, settings);
+      if (finished) curves.set(arm, finished);
+    }
+  const ordered = Object.keys(ARMS).flatMap((arm) => curves.get(arm) ?? []);
+  if (!curves.has('vanilla'))
+    process.stderr.write(
+      `vanilla has not finished in ${out} with these settings: the table has no speed-ups yet. Run vanilla (--arms vanilla, same flags and --out); the finished arms are reused.\n`,
+    );
+  const results = summarize(ordered, steps);
   const meta = {
     command: `primer-ez experiment primer-vs-vanilla ${rest.join(' ')}`.trim(),
     backend: backend.device,
@@ -176,10 +214,10 @@ export async function experiment(argv: string[]): Promise<void> {
   };
   await writeFile(
     join(out, 'results.json'),
-    `${JSON.stringify({ meta, curves, results }, null, 2)}\n`,
+    `${JSON.stringify({ meta, settings, curves: ordered, results }, null, 2)}\n`,
   );
   await writeFile(join(out, 'results.md'), resultsMarkdown(meta, results, steps));
-  const series: Series[] = curves.map((c) => ({
+  const series: Series[] = ordered.map((c) => ({
     name: c.arm,
     points: c.evals.map((e) => [e.step, e.loss]),
     dashed: false,
@@ -195,8 +233,49 @@ export async function experiment(argv: string[]): Promise<void> {
   );
   process.stdout.write(resultsMarkdown(meta, results, steps));
   process.stderr.write(
-    `wrote ${join(out, 'results.md')}, results.json and loss.svg (${formatDuration(curves.reduce((a, c) => a + c.seconds, 0) * 1000)} of training)\n`,
+    `wrote ${join(out, 'results.md')}, results.json and loss.svg (${formatDuration(ordered.reduce((a, c) => a + c.seconds, 0) * 1000)} of training)\n`,
   );
+}
+
+/** Everything that must be equal for two arms' curves to be compared. */
+interface ArmSettings {
+  preset: string;
+  steps: number;
+  evalEvery: number;
+  batchSize: number;
+  seqLen: number;
+  lr: number;
+  warmup: number;
+  seed: number;
+  evalWindows: number;
+  corpus: string;
+  backend: string;
+}
+
+interface FinishedArm {
+  settings: ArmSettings;
+  curve: Curve;
+}
+
+/** Written into an arm's run directory when (and only when) the arm has trained all its steps. */
+const FINISHED = 'finished.json';
+
+/** The curve of `arm` if it finished in `out` with exactly `settings`; null otherwise. */
+async function readFinishedArm(
+  out: string,
+  arm: string,
+  settings: ArmSettings,
+): Promise<Curve | null> {
+  let parsed: FinishedArm;
+  try {
+    parsed = JSON.parse(await readFile(join(out, arm, FINISHED), 'utf8')) as FinishedArm;
+  } catch {
+    return null;
+  }
+  const same = Object.entries(settings).every(
+    ([k, value]) => parsed.settings?.[k as keyof ArmSettings] === value,
+  );
+  return same && parsed.curve?.arm === arm ? parsed.curve : null;
 }
 
 /** One row of the results table. */
@@ -213,8 +292,8 @@ export interface ArmResult {
 
 /** The table: loss at fixed steps, and speed-ups to vanilla's final validation loss. */
 export function summarize(curves: Curve[], steps: number): ArmResult[] {
-  const vanilla = curves.find((c) => c.arm === 'vanilla')!;
-  const target = vanilla.evals.at(-1)!.loss;
+  const vanilla = curves.find((c) => c.arm === 'vanilla');
+  const target = vanilla?.evals.at(-1)?.loss ?? Number.NEGATIVE_INFINITY;
   const marks = [250, 500, 1000, 1500, 2000].filter((s) => s <= steps);
   return curves.map((c) => {
     const reach = c.evals.find((e) => e.step > 0 && e.loss <= target);
@@ -227,7 +306,7 @@ export function summarize(curves: Curve[], steps: number): ArmResult[] {
       final: c.evals.at(-1)!.loss,
       stepToVanillaFinal: reach?.step ?? null,
       stepSpeedup: reach ? steps / reach.step : null,
-      timeSpeedup: reach ? vanilla.seconds / reach.seconds : null,
+      timeSpeedup: reach && vanilla ? vanilla.seconds / reach.seconds : null,
       tokensPerSecond: c.tokensPerSecond,
     };
   });
@@ -240,11 +319,12 @@ function resultsMarkdown(
 ): string {
   const marks = Object.keys(results[0]?.lossAt ?? {});
   const f = (x: number | null, d = 4) => (x === null ? '–' : x.toFixed(d));
-  const head = `| arm | ${marks.map((m) => `val loss @${m}`).join(' | ')} | final | step reaching vanilla's final | step speed-up | time speed-up | tokens/s |`;
-  const rule = `|---|${marks.map(() => '---:').join('|')}|---:|---:|---:|---:|---:|`;
+  const cells = (xs: string[]) => xs.map((x) => ` ${x} |`).join('');
+  const head = `| arm |${cells(marks.map((m) => `val loss @${m}`))} final | step reaching vanilla's final | step speed-up | time speed-up | tokens/s |`;
+  const rule = `|---|${marks.map(() => '---:|').join('')}---:|---:|---:|---:|---:|`;
   const rows = results.map(
     (r) =>
-      `| ${r.arm} | ${marks.map((m) => f(r.lossAt[Number(m)] ?? null)).join(' | ')} | ${f(r.final)} | ${r.stepToVanillaFinal ?? '–'} | ${r.stepSpeedup === null ? '–' : `${r.stepSpeedup.toFixed(2)}×`} | ${r.timeSpeedup === null ? '–' : `${r.timeSpeedup.toFixed(2)}×`} | ${Math.round(r.tokensPerSecond)} |`,
+      `| ${r.arm} |${cells(marks.map((m) => f(r.lossAt[Number(m)] ?? null)))} ${f(r.final)} | ${r.stepToVanillaFinal ?? '–'} | ${r.stepSpeedup === null ? '–' : `${r.stepSpeedup.toFixed(2)}×`} | ${r.timeSpeedup === null ? '–' : `${r.timeSpeedup.toFixed(2)}×`} | ${Math.round(r.tokensPerSecond)} |`,
   );
   return `${[`Command: \`${meta.command}\` (${steps} steps per arm, backend ${meta.backend}, ${meta.date})`, '', head, rule, ...rows].join('\n')}\n`;
 }
