@@ -40,4 +40,5 @@ export {
   type TrainerSnapshot,
   type TrainerState,
   TrainingError,
+  validateTrainerState,
 } from './trainer.js';

@@ -112,7 +112,34 @@ export class RunDirectory implements CheckpointSink {
         `cannot write the run directory ${path}: ${(error as Error).message}; choose another --out.`,
       );
     }
-    return new RunDirectory(path, keep);
+    const run = new RunDirectory(path, keep);
+    await run.repair();
+    return run;
+  }
+
+  /**
+   * Undoes what a save killed part-way leaves behind: temporary checkpoint directories and files
+   * are removed, and a checkpoint moved aside to be replaced (`step-N.old-*`) whose replacement
+   * never landed is moved back.
+   */
+  private async repair(): Promise<void> {
+    const checkpoints = join(this.dir, 'checkpoints');
+    const names = await readdir(checkpoints);
+    for (const name of names) {
+      const path = join(checkpoints, name);
+      if (/\.tmp-[0-9a-f]+$/.test(name)) await rm(path, { recursive: true, force: true });
+      const old = /^(step-\d+)\.old-[0-9a-f]+$/.exec(name);
+      if (old) {
+        const target = join(checkpoints, old[1]!);
+        if (await isCheckpoint(target)) await rm(path, { recursive: true, force: true });
+        else {
+          await rm(target, { recursive: true, force: true });
+          await rename(path, target);
+        }
+      }
+    }
+    for (const name of await readdir(this.dir))
+      if (/\.[0-9a-f]{12}\.tmp$/.test(name)) await rm(join(this.dir, name), { force: true });
   }
 
   async save(snapshot: TrainerSnapshot, kind: CheckpointKind): Promise<string> {
@@ -126,10 +153,30 @@ export class RunDirectory implements CheckpointSink {
     return relative(process.cwd(), target) || target;
   }
 
-  /** The checkpoint a pointer file (`latest.json` or `best.json`) names, or undefined. */
+  /**
+   * The checkpoint a pointer file (`latest.json` or `best.json`) names, or undefined. For
+   * `latest`, a pointer that is missing, unreadable or names an incomplete directory falls back to
+   * the newest complete checkpoint directory, so a run killed at any moment can be resumed.
+   */
   async checkpointDir(pointer: 'latest' | 'best' = 'latest'): Promise<string | undefined> {
+    const named = await this.pointerTarget(pointer);
+    if (pointer === 'best' || (named !== undefined && (await isCheckpoint(named)))) return named;
+    const steps = (await readdir(join(this.dir, 'checkpoints')))
+      .filter((d) => /^step-\d+$/.test(d))
+      .sort()
+      .reverse();
+    for (const d of steps) {
+      const dir = join(this.dir, 'checkpoints', d);
+      if (await isCheckpoint(dir)) return dir;
+    }
+    return undefined;
+  }
+
+  private async pointerTarget(pointer: 'latest' | 'best'): Promise<string | undefined> {
     try {
       const { checkpoint } = JSON.parse(await readFile(join(this.dir, `${pointer}.json`), 'utf8'));
+      if (typeof checkpoint !== 'string' || !/^checkpoints\/step-\d+$/.test(checkpoint))
+        return undefined;
       return join(this.dir, checkpoint);
     } catch {
       return undefined;
@@ -144,7 +191,7 @@ export class RunDirectory implements CheckpointSink {
 
   private async prune(): Promise<void> {
     const keepers = new Set(
-      (await Promise.all([this.checkpointDir('latest'), this.checkpointDir('best')])).filter(
+      (await Promise.all([this.pointerTarget('latest'), this.pointerTarget('best')])).filter(
         (d) => d !== undefined,
       ),
     );
@@ -172,6 +219,7 @@ export function metricsLine(event: TrainEvent): string | undefined {
       grad_norm: event.gradNorm,
       tokens_per_s: Math.round(event.tokensPerSecond),
       elapsed_s: event.elapsedMs / 1000,
+      ...(event.skipped ? { skipped: true } : {}),
     });
   }
   if (event.type === 'eval') {
@@ -183,6 +231,14 @@ export function metricsLine(event: TrainEvent): string | undefined {
     });
   }
   return undefined;
+}
+
+/** Whether `dir` holds every file a resumable checkpoint needs. */
+async function isCheckpoint(dir: string): Promise<boolean> {
+  const present = await Promise.all(
+    [FILES.config, FILES.weights, FILES.state, FILES.optimizer].map((f) => exists(join(dir, f))),
+  );
+  return present.every(Boolean);
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -48,6 +48,14 @@ export interface TrainerOptions {
   evalWindows: number;
   /** Windows per forward pass when evaluating. Default 16. */
   evalBatchSize: number;
+  /**
+   * What a non-finite loss or gradient does: `stop` (default) throws a {@link TrainingError};
+   * `skip` leaves the weights and optimiser untouched, consumes the batch and goes on, up to
+   * `maxSkips` steps in a row (then it stops too).
+   */
+  nonFinite: 'stop' | 'skip';
+  /** Consecutive skipped steps tolerated with `nonFinite: 'skip'`. Default 5. */
+  maxSkips: number;
 }
 
 /** Defaults: AdamW lr 1e-3, betas (0.9, 0.98), wd 0.01, 100 warmup steps then cosine to 0.1×, batch 32, clip 1. */
@@ -68,6 +76,8 @@ export const DEFAULT_TRAINER_OPTIONS: Omit<TrainerOptions, 'seqLen'> = {
   seed: 0,
   evalWindows: 64,
   evalBatchSize: 16,
+  nonFinite: 'stop',
+  maxSkips: 5,
 };
 
 /** What one optimiser step did. */
@@ -78,6 +88,8 @@ export interface StepResult {
   /** Global gradient norm before clipping. */
   gradNorm: number;
   tokens: number;
+  /** True when the loss or gradient was not finite and nothing was updated (`nonFinite: 'skip'`). */
+  skipped: boolean;
 }
 
 /** Progress events, for a progress bar, a chart or a JSONL log. */
@@ -92,6 +104,8 @@ export type TrainEvent =
       tokensPerSecond: number;
       elapsedMs: number;
       etaMs: number;
+      /** The step's loss or gradient was not finite; nothing was updated. */
+      skipped: boolean;
     }
   | ({ type: 'eval'; step: number; best: boolean } & EvalResult)
   | { type: 'checkpoint'; step: number; kind: CheckpointKind; location: string }
@@ -165,6 +179,8 @@ export class Trainer {
   bestValLoss = Number.POSITIVE_INFINITY;
   tokensSeen = 0;
   elapsedMs = 0;
+  /** Steps skipped in a row for a non-finite loss (`nonFinite: 'skip'`). */
+  private skipsInARow = 0;
   private readonly rng: Rng;
   private readonly sampler: BatchSampler;
   private readonly schedule: Schedule;
@@ -264,21 +280,36 @@ export class Trainer {
       const [lossValue, normValue] = await Promise.all([loss.data(), norm.data()]).then(
         ([l, n]) => [l[0]!, n[0]!],
       );
+      const tokens = o.batchSize * o.seqLen * o.accumulate;
       try {
         if (!Number.isFinite(lossValue) || !Number.isFinite(normValue)) {
+          const what = `training loss became ${lossValue} at step ${step} (gradient norm ${normValue}, learning rate ${lr.toExponential(2)}); nothing was updated`;
+          if (o.nonFinite === 'skip' && this.skipsInARow < o.maxSkips) {
+            this.skipsInARow++;
+            this.step = step;
+            return { step, loss: lossValue!, lr, gradNorm: normValue!, tokens, skipped: true };
+          }
           throw new TrainingError(
-            `training loss became ${lossValue} at step ${step} (gradient norm ${normValue}, learning rate ${lr.toExponential(2)}); ` +
-              'nothing was updated. Lower the learning rate, keep gradient clipping on, or resume from the last checkpoint.',
+            o.nonFinite === 'skip'
+              ? `${what}, after ${o.maxSkips} skipped steps in a row (maxSkips ${o.maxSkips}). The model has diverged: lower the learning rate or resume from the last checkpoint.`
+              : `${what}. Lower the learning rate, keep gradient clipping on, or resume from the last checkpoint (nonFinite: 'skip' skips such steps instead).`,
           );
         }
         this.optimizer.apply(clipped, lr);
       } finally {
         tf.dispose([...clipped.values(), norm, loss]);
       }
-      const tokens = o.batchSize * o.seqLen * o.accumulate;
+      this.skipsInARow = 0;
       this.step = step;
       this.tokensSeen += tokens;
-      return { step, loss: lossValue as number, lr, gradNorm: normValue as number, tokens };
+      return {
+        step,
+        loss: lossValue as number,
+        lr,
+        gradNorm: normValue as number,
+        tokens,
+        skipped: false,
+      };
     } finally {
       if (sum) tf.dispose([...sum.values()]);
       lossSum.dispose();
@@ -343,6 +374,7 @@ export class Trainer {
         tokensPerSecond: r.tokens / (recentMs / 1000),
         elapsedMs: this.elapsedMs,
         etaMs: (steps - r.step) * recentMs,
+        skipped: r.skipped,
       });
       const outOfTime = this.elapsedMs >= maxTimeMs;
       const last = this.step === steps || outOfTime;
@@ -365,6 +397,7 @@ export class Trainer {
 
   /** The model checkpoint, the tokenizer and the trainer's state: everything to resume exactly. */
   async snapshot(): Promise<TrainerSnapshot> {
+    await this.assertFinite();
     const moments: [string, { shape: number[]; data: Float32Array }][] = [];
     for (const [name, t] of this.optimizer.moments())
       moments.push([name, { shape: t.shape, data: (await t.data()) as Float32Array }]);
@@ -400,12 +433,7 @@ export class Trainer {
     overrides: Partial<TrainerOptions> = {},
     tokenizer?: Tokenizer,
   ): Trainer {
-    const state = snapshot.state;
-    if (state?.format !== 'primer-ez-trainer-state' || state.version !== 1) {
-      throw new Error(
-        `trainer_state.json: format ${JSON.stringify(state?.format)} version ${state?.version} is not a primer-ez trainer state (version 1).`,
-      );
-    }
+    const state = validateTrainerState(snapshot.state);
     const model = deserializeCheckpoint(snapshot.model);
     const trainer = new Trainer(model, data, { ...state.options, ...overrides }, tokenizer);
     const { tensors, metadata } = readSafetensors(snapshot.optimizer);
@@ -416,6 +444,25 @@ export class Trainer {
     trainer.tokensSeen = state.tokensSeen;
     trainer.elapsedMs = state.elapsedMs;
     return trainer;
+  }
+
+  /**
+   * Throws a {@link TrainingError} naming the first parameter holding NaN or ±Inf, so that a
+   * broken state is never saved over a good checkpoint.
+   */
+  private async assertFinite(): Promise<void> {
+    // x·0 is 0 for every finite x and NaN otherwise: one reduction per parameter, any backend.
+    const sums = tf.tidy(() =>
+      tf.stack([...this.model.params.values()].map((p) => tf.sum(tf.mul(p, 0)))),
+    );
+    const values = await sums.data();
+    sums.dispose();
+    const names = [...this.model.params.keys()];
+    const bad = values.findIndex((v) => v !== 0);
+    if (bad >= 0)
+      throw new TrainingError(
+        `parameter '${names[bad]}' holds NaN or Inf at step ${this.step}; refusing to save this state (the last checkpoint is left as it was).`,
+      );
   }
 
   /** Frees the optimiser state (the model is the caller's). */
@@ -455,7 +502,60 @@ export function resolveTrainerOptions(
   if (!['adamw', 'adam'].includes(o.optimizer)) throw bad('optimizer', "must be 'adamw' or 'adam'");
   if (!['cosine', 'constant', 'noam'].includes(o.schedule))
     throw bad('schedule', "must be 'cosine', 'constant' or 'noam'");
+  for (const key of ['beta1', 'beta2', 'minLrRatio'] as const)
+    if (!(o[key] >= 0 && o[key] < 1) && !(key === 'minLrRatio' && o[key] === 1))
+      throw bad(key, key === 'minLrRatio' ? 'must be in [0, 1]' : 'must be in [0, 1)');
+  if (!(o.eps > 0 && Number.isFinite(o.eps))) throw bad('eps', 'must be a positive number');
+  if (!(o.weightDecay >= 0 && Number.isFinite(o.weightDecay)))
+    throw bad('weightDecay', 'must be a number ≥ 0');
+  if (!['stop', 'skip'].includes(o.nonFinite)) throw bad('nonFinite', "must be 'stop' or 'skip'");
+  if (!(Number.isInteger(o.maxSkips) && o.maxSkips >= 0))
+    throw bad('maxSkips', 'must be an integer ≥ 0');
+  const unknown = Object.keys(o).filter(
+    (k) => !Object.hasOwn(DEFAULT_TRAINER_OPTIONS, k) && k !== 'seqLen',
+  );
+  if (unknown.length > 0)
+    throw new RangeError(
+      `trainer: unknown option(s) ${unknown.join(', ')}; the options are ${[...Object.keys(DEFAULT_TRAINER_OPTIONS), 'seqLen'].join(', ')}.`,
+    );
   return o;
+}
+
+/**
+ * Checks a `trainer_state.json` read from disk, field by field, so a damaged or hostile file is
+ * reported by name instead of surfacing as a failure deep inside training.
+ */
+export function validateTrainerState(state: unknown): TrainerState {
+  const s = state as Partial<TrainerState> | null;
+  const bad = (field: string, why: string) =>
+    new TrainingError(
+      `trainer_state.json: ${field} = ${JSON.stringify((s as Record<string, unknown> | null)?.[field])} ${why}; the checkpoint is damaged (resume from another one).`,
+    );
+  if (typeof s !== 'object' || s === null || Array.isArray(s))
+    throw new TrainingError('trainer_state.json: not a JSON object; the checkpoint is damaged.');
+  if (s.format !== 'primer-ez-trainer-state' || s.version !== 1)
+    throw new TrainingError(
+      `trainer_state.json: format ${JSON.stringify(s.format)} version ${JSON.stringify(s.version)} is not a primer-ez trainer state (version 1).`,
+    );
+  for (const field of ['step', 'tokensSeen'] as const)
+    if (!(Number.isSafeInteger(s[field]) && (s[field] as number) >= 0))
+      throw bad(field, 'is not an integer ≥ 0');
+  if (!(typeof s.elapsedMs === 'number' && s.elapsedMs >= 0 && Number.isFinite(s.elapsedMs)))
+    throw bad('elapsedMs', 'is not a duration');
+  if (
+    s.bestValLoss !== null &&
+    !(typeof s.bestValLoss === 'number' && Number.isFinite(s.bestValLoss))
+  )
+    throw bad('bestValLoss', 'is neither null nor a number');
+  if (
+    !Array.isArray(s.rng) ||
+    s.rng.length !== 4 ||
+    !s.rng.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)
+  )
+    throw bad('rng', 'is not a generator state (4 unsigned 32-bit integers)');
+  if (typeof s.options !== 'object' || s.options === null || Array.isArray(s.options))
+    throw bad('options', 'is not an object');
+  return s as TrainerState;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -100,6 +100,13 @@ export const TRAIN_FLAGS: Flags = {
     default: 1,
     description: 'global gradient-norm clip (0: off)',
   },
+  'non-finite': {
+    type: 'enum',
+    values: ['stop', 'skip'],
+    default: 'stop',
+    description:
+      'on a NaN/Inf loss or gradient: stop (nothing updated or saved) or skip the step (at most 5 in a row)',
+  },
   accumulate: {
     type: 'int',
     min: 1,
@@ -240,6 +247,7 @@ export async function train(argv: string[]): Promise<void> {
       optimizer: v.optimizer as TrainerOptions['optimizer'],
       weightDecay: v['weight-decay'] as number,
       gradClip: v['grad-clip'] as number,
+      nonFinite: v['non-finite'] as TrainerOptions['nonFinite'],
       accumulate: v.accumulate as number,
       seed: v.seed as number,
       totalSteps: v.steps as number,
@@ -289,6 +297,8 @@ export async function train(argv: string[]): Promise<void> {
         await run.log(e);
         if (e.type === 'step') {
           lastStep = e.step;
+          if (e.skipped)
+            bar.log(`step ${e.step}: loss ${e.loss}, gradient norm ${e.gradNorm}: skipped`);
           bar.update(e);
         } else if (e.type === 'eval') {
           final = { loss: e.loss, bits: e.bitsPerToken };
