@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeEachBackend, expectClose, values } from '@primer-ez/test-utils';
+import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, expect, it } from 'vitest';
 import { CASES, checkpointFiles } from '../test/fixtures.js';
 import {
@@ -11,6 +12,7 @@ import {
   deserializeCheckpoint,
   PrimerModel,
   readSafetensors,
+  SafetensorsError,
   serializeCheckpoint,
   writeSafetensors,
 } from './index.js';
@@ -124,6 +126,112 @@ describeEachBackend('checkpoints', (backend) => {
         config: files.config.replace('"n_heads": 2', '"n_heads": 3'),
       }),
     ).toThrow('config: d_model = 8 must be a multiple of n_heads = 3');
+    model.dispose();
+  });
+
+  it('stores the data CRC-32 and the config in the weights metadata, as strings', async () => {
+    const model = PrimerModel.create(base, { seed: 5 });
+    const files = await serializeCheckpoint(model);
+    const { metadata } = readSafetensors(files.weights);
+    expect(Object.keys(metadata).sort()).toEqual(['config', 'crc32', 'format', 'model_type']);
+    expect(metadata.crc32).toMatch(/^[0-9a-f]{8}$/);
+    expect(JSON.parse(metadata.config!)).toEqual(model.config);
+    expect(configFromJson(metadata.config!)).toEqual(configFromJson(files.config));
+    model.dispose();
+  });
+
+  it('rejects non-finite weights, naming the tensor, without leaking tensors', async () => {
+    const model = PrimerModel.create(base, { seed: 6 });
+    const files = await serializeCheckpoint(model);
+    const { tensors, metadata } = readSafetensors(files.weights);
+    const { crc32: _, ...rest } = metadata;
+    for (const [value, shown] of [
+      [Number.NaN, 'NaN'],
+      [Number.NEGATIVE_INFINITY, '-Infinity'],
+    ] as const) {
+      const broken = writeSafetensors(
+        [...tensors].map(([name, t]) => {
+          if (name !== 'blocks.0.ffn.down.weight') return [name, t];
+          const data = t.data.slice();
+          data[5] = value;
+          return [name, { shape: t.shape, data }];
+        }),
+        rest,
+      );
+      const before = tf.memory().numTensors;
+      expect(() => deserializeCheckpoint({ ...files, weights: broken })).toThrow(
+        new CheckpointError(
+          `tensor 'blocks.0.ffn.down.weight' holds ${shown} at index 5 (of 128): a model with non-finite weights is broken (a diverged training run, or a corrupted file); load an earlier checkpoint.`,
+        ),
+      );
+      expect(tf.memory().numTensors).toBe(before);
+    }
+    model.dispose();
+  });
+
+  it('rejects a config.json changed since the weights were saved, except for dropout', async () => {
+    const model = PrimerModel.create({ ...base, dropout: 0.1 }, { seed: 7 });
+    const files = await serializeCheckpoint(model);
+    const changed = (from: string, to: string) => {
+      expect(files.config).toContain(from);
+      return { ...files, config: files.config.replace(from, to) };
+    };
+    // Same tensor shapes, different model: only the saved config tells.
+    expect(() => deserializeCheckpoint(changed('"n_heads": 2', '"n_heads": 4'))).toThrow(
+      new CheckpointError(
+        'config.json differs from the config these weights were saved with: n_heads = 4 (saved: 2). ' +
+          `The weights only compute the saved model; restore config.json to ${JSON.stringify(model.config)} (only dropout may be changed).`,
+      ),
+    );
+    expect(() =>
+      deserializeCheckpoint(changed('"norm_eps": 0.00001', '"norm_eps": 0.001')),
+    ).toThrow(
+      'differs from the config these weights were saved with: norm_eps = 0.001 (saved: 0.00001)',
+    );
+    const retuned = deserializeCheckpoint(changed('"dropout": 0.1', '"dropout": 0.3'));
+    expect(retuned.config.dropout).toBe(0.3);
+    expectClose(retuned.forward(rows), model.forward(rows), { atol: 0, rtol: 0 });
+    retuned.dispose();
+    model.dispose();
+  });
+
+  it('names a corrupted config in the weights metadata', async () => {
+    const model = PrimerModel.create(base, { seed: 8 });
+    const files = await serializeCheckpoint(model);
+    const { tensors } = readSafetensors(files.weights);
+    const weights = writeSafetensors(tensors, { config: '{"d_model": 8' });
+    expect(() => deserializeCheckpoint({ ...files, weights })).toThrow(
+      'model.safetensors __metadata__.config is not a valid config (the file is corrupted): config.json is not valid JSON: ',
+    );
+    model.dispose();
+  });
+
+  it('refuses checkpoint files that are not regular files or far too large, before reading them', async () => {
+    const dir = join(scratch, `odd-files-${backend}`);
+    const model = PrimerModel.create(base, { seed: 9 });
+    await saveCheckpoint(model, dir);
+    model.dispose();
+    rmSync(join(dir, 'model.safetensors'));
+    mkdirSync(join(dir, 'model.safetensors'));
+    await expect(loadCheckpoint(dir)).rejects.toThrow(
+      new CheckpointError(
+        `${join(dir, 'model.safetensors')} is not a regular file (a directory, pipe or device?).`,
+      ),
+    );
+    writeFileSync(join(dir, 'config.json'), Buffer.alloc(4_000_001, 0x20));
+    await expect(loadCheckpoint(dir)).rejects.toThrow(
+      `${join(dir, 'config.json')} is 4000001 bytes, more than the 4000000 read (is it the right file?).`,
+    );
+  });
+
+  it('loads a safetensors file truncated or extended by a byte as an error, never as a model', async () => {
+    const model = PrimerModel.create(base, { seed: 10 });
+    const files = await serializeCheckpoint(model);
+    const longer = new Uint8Array(files.weights.length + 1);
+    longer.set(files.weights);
+    for (const weights of [files.weights.subarray(0, files.weights.length - 1), longer]) {
+      expect(() => deserializeCheckpoint({ ...files, weights })).toThrow(SafetensorsError);
+    }
     model.dispose();
   });
 });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, type PrimerConfig, resolveConfig } from './config.js';
+import { configFromJson, configToJson } from './config-json.js';
 import { PrimerModel } from './model.js';
 import { diskShape, fromDiskLayout, parameterSpecs, toDiskLayout } from './params.js';
 import { readSafetensors, type StoredTensor, writeSafetensors } from './safetensors.js';
@@ -17,25 +18,23 @@ export class CheckpointError extends Error {
   override name = 'CheckpointError';
 }
 
-/** The `config.json` text of a config: every key, in a stable order, pretty-printed. */
-export function configToJson(config: PrimerConfig): string {
-  return `${JSON.stringify(resolveConfig(config), null, 2)}\n`;
-}
+/**
+ * The `__metadata__` key of `model.safetensors` that holds the config the weights were saved
+ * with (compact JSON), so that a `config.json` changed since is detected on load.
+ */
+export const CONFIG_KEY = 'config';
 
-/** Parses and validates a `config.json` text. */
-export function configFromJson(text: string): PrimerConfig {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(`config.json is not valid JSON: ${(error as Error).message}`);
-  }
-  return resolveConfig(parsed as PrimerConfig);
-}
+/**
+ * Keys of `config.json` that may differ from the saved config: `dropout` only acts while
+ * training, so changing it (to fine-tune with more or less) leaves the model the same.
+ */
+const EDITABLE: ReadonlySet<string> = new Set(['dropout']);
 
 /**
  * Serialises a model as checkpoint files: `config.json` and `model.safetensors` with PyTorch's
- * names and layouts (F32), which the PyTorch module in `interop/pytorch` loads as is.
+ * names and layouts (F32), which the PyTorch module in `interop/pytorch` loads as is. The
+ * weights' metadata holds the data section's CRC-32 and the config (both strings, as
+ * safetensors requires), which {@link deserializeCheckpoint} checks.
  */
 export async function serializeCheckpoint(model: PrimerModel): Promise<CheckpointFiles> {
   const tensors: [string, StoredTensor][] = [];
@@ -50,19 +49,31 @@ export async function serializeCheckpoint(model: PrimerModel): Promise<Checkpoin
       onDisk.dispose();
     }
   }
+  const config = resolveConfig(model.config);
   return {
-    config: configToJson(model.config),
-    weights: writeSafetensors(tensors, { format: 'pt', model_type: 'primer-ez' }),
+    config: configToJson(config),
+    weights: writeSafetensors(tensors, {
+      format: 'pt',
+      model_type: 'primer-ez',
+      [CONFIG_KEY]: JSON.stringify(config),
+    }),
   };
 }
 
 /**
- * Builds a model from checkpoint files, validating everything: the config, and every tensor's
- * presence and shape against it (missing, extra or misshapen tensors are errors naming them).
+ * Builds a model from checkpoint files, validating everything before allocating a tensor: the
+ * config (see `configFromJson`); the safetensors file (see `readSafetensors`, which also checks
+ * the data CRC-32 when the file has one); every tensor's presence and shape against the config
+ * (missing, extra or misshapen tensors are errors naming them); every weight finite (NaN or
+ * ±Infinity is a broken model: a diverged run or a corrupted file); and, when the weights carry
+ * the config they were saved with (files this package wrote do), that `config.json` matches it
+ * in every key but `dropout`.
+ *
+ * @throws ConfigError, SafetensorsError or CheckpointError, naming the key or tensor.
  */
 export function deserializeCheckpoint(files: CheckpointFiles): PrimerModel {
   const config = configFromJson(files.config);
-  const { tensors } = readSafetensors(files.weights);
+  const { tensors, metadata } = readSafetensors(files.weights);
   const specs = parameterSpecs(config);
   const known = new Set(specs.map((s) => s.name));
   const extra = [...tensors.keys()].filter((name) => !known.has(name));
@@ -72,21 +83,33 @@ export function deserializeCheckpoint(files: CheckpointFiles): PrimerModel {
         '(does config.json belong to these weights?).',
     );
   }
+  for (const spec of specs) {
+    const stored = tensors.get(spec.name);
+    const expected = diskShape(spec);
+    if (stored === undefined) {
+      throw new CheckpointError(
+        `model.safetensors is missing tensor '${spec.name}' [${expected}].`,
+      );
+    }
+    if (!tf.util.arraysEqual(stored.shape, expected)) {
+      throw new CheckpointError(
+        `tensor '${spec.name}' has shape [${stored.shape}] in model.safetensors; the config needs [${expected}].`,
+      );
+    }
+    const bad = stored.data.findIndex((x) => !Number.isFinite(x));
+    if (bad >= 0) {
+      throw new CheckpointError(
+        `tensor '${spec.name}' holds ${stored.data[bad]} at index ${bad} (of ${stored.data.length}): ` +
+          'a model with non-finite weights is broken (a diverged training run, or a corrupted file); load an earlier checkpoint.',
+      );
+    }
+  }
+  const saved = metadata[CONFIG_KEY];
+  if (saved !== undefined) checkSavedConfig(config, saved);
   const weights = new Map<string, tf.Tensor>();
   try {
     for (const spec of specs) {
-      const stored = tensors.get(spec.name);
-      const expected = diskShape(spec);
-      if (stored === undefined) {
-        throw new CheckpointError(
-          `model.safetensors is missing tensor '${spec.name}' [${expected}].`,
-        );
-      }
-      if (!tf.util.arraysEqual(stored.shape, expected)) {
-        throw new CheckpointError(
-          `tensor '${spec.name}' has shape [${stored.shape}] in model.safetensors; the config needs [${expected}].`,
-        );
-      }
+      const stored = tensors.get(spec.name)!;
       weights.set(
         spec.name,
         tf.tidy(() => fromDiskLayout(spec, tf.tensor(stored.data, stored.shape, 'float32'))),
@@ -95,5 +118,28 @@ export function deserializeCheckpoint(files: CheckpointFiles): PrimerModel {
     return PrimerModel.fromWeights(config, weights);
   } finally {
     tf.dispose([...weights.values()]);
+  }
+}
+
+/** Throws unless `config` equals the config saved in the weights' metadata (but for `dropout`). */
+function checkSavedConfig(config: PrimerConfig, saved: string): void {
+  let savedConfig: PrimerConfig;
+  try {
+    savedConfig = configFromJson(saved);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new CheckpointError(
+      `model.safetensors __metadata__.${CONFIG_KEY} is not a valid config (the file is corrupted): ${error.message}`,
+    );
+  }
+  const differences = (Object.keys(savedConfig) as (keyof PrimerConfig)[])
+    .filter((key) => !EDITABLE.has(key) && savedConfig[key] !== config[key])
+    .map((key) => `${key} = ${config[key]} (saved: ${savedConfig[key]})`);
+  if (differences.length > 0) {
+    throw new CheckpointError(
+      `config.json differs from the config these weights were saved with: ${differences.join(', ')}. ` +
+        'The weights only compute the saved model; restore config.json to ' +
+        `${JSON.stringify(savedConfig)} (only dropout may be changed).`,
+    );
   }
 }

@@ -34,13 +34,66 @@ describe('resolveConfig', () => {
     [{ vocab_size: 6.5 }, 'config: vocab_size = 6.5 must be a positive integer.'],
     [{ dconv_kernel: 0 }, 'config: dconv_kernel = 0 must be a positive integer.'],
     [{ attention: 'conv' }, "config: attention = \"conv\" must be one of 'mdha', 'mha'."],
-    [{ dropout: 1 }, 'config: dropout = 1 must be in [0, 1).'],
-    [{ norm_eps: 0 }, 'config: norm_eps = 0 must be a positive number (PyTorch uses 1e-5).'],
+    [{ dropout: 1 }, 'config: dropout = 1 must be a number in [0, 1).'],
+    [{ dropout: '0.1' }, 'config: dropout = "0.1" must be a number in [0, 1).'],
+    [{ norm_eps: 0 }, 'config: norm_eps = 0 must be a number in (0, 1) (PyTorch uses 1e-5).'],
+    [{ norm_eps: 1e5 }, 'config: norm_eps = 100000 must be a number in (0, 1)'],
     [{ tie_embeddings: 'yes' }, 'config: tie_embeddings = "yes" must be true or false.'],
-    [{ d_modle: 32 }, "config: unknown key 'd_modle'."],
+    [{ d_model: -32 }, 'config: d_model = -32 must be a positive integer.'],
+    [{ d_model: '32' }, 'config: d_model = "32" must be a positive integer.'],
+    [{ d_model: null }, 'config: d_model = null must be a positive integer.'],
+    [{ d_model: Number.NaN }, 'config: d_model = NaN must be a positive integer.'],
+    [{ n_layers: 2.5 }, 'config: n_layers = 2.5 must be a positive integer.'],
+    [
+      { d_model: 1e9 },
+      'config: d_model = 1000000000 is above 65536, the largest accepted (no model that size fits in memory; is config.json corrupted?).',
+    ],
+    [{ vocab_size: 2 ** 23 }, 'config: vocab_size = 8388608 is above 4194304'],
+    [{ max_seq_len: 1e300 }, 'config: max_seq_len = 1e+300 is above 1048576'],
+    [{ n_layers: 5000 }, 'config: n_layers = 5000 is above 1024'],
+    [
+      { d_model: 32768, n_layers: 2 },
+      'config: the model would have about 8.60e+9 parameters (3.44e+10 bytes of float32), more than the 2147483648 accepted; reduce vocab_size, d_model, d_ff or n_layers.',
+    ],
+    [{ model_type: 'gpt2' }, 'config: model_type = "gpt2" must be \'primer-ez\'.'],
+    [
+      { d_modle: 32 },
+      "config: unknown key 'd_modle' (did you mean 'd_model'?). Known keys: model_type, vocab_size,",
+    ],
+    [
+      { Dropout: 0.1, nheads: 4, colour: 'red' },
+      "config: unknown keys 'Dropout' (did you mean 'dropout'?), 'nheads' (did you mean 'n_heads'?), 'colour'. Known keys:",
+    ],
+    [JSON.parse('{"__proto__": {"polluted": true}}'), "config: unknown key '__proto__'."],
+    [{ constructor: 1 }, "config: unknown key 'constructor'."],
   ])('rejects %j naming the key and the fix', (override, message) => {
     expect(() => resolveConfig({ ...sizes, ...override } as never)).toThrow(ConfigError);
     expect(() => resolveConfig({ ...sizes, ...override } as never)).toThrow(message);
+  });
+
+  it.each(['vocab_size', 'd_model', 'n_heads', 'n_layers', 'd_ff', 'max_seq_len'] as const)(
+    'says when the required size %s is missing',
+    (key) => {
+      const { [key]: _, ...rest } = sizes;
+      expect(() => resolveConfig(rest as never)).toThrow(
+        new ConfigError(`config: ${key} is missing; it must be a positive integer.`),
+      );
+    },
+  );
+
+  it('refuses what is not an object', () => {
+    expect(() => resolveConfig([] as never)).toThrow('config must be an object');
+    expect(() => resolveConfig(null as never)).toThrow('config must be an object');
+  });
+
+  it('accepts the largest sizes the caps allow when the model stays under the parameter cap', () => {
+    const c = resolveConfig({
+      ...sizes,
+      vocab_size: 2 ** 22,
+      max_seq_len: 2 ** 20,
+      n_layers: 1024,
+    });
+    expect([c.vocab_size, c.max_seq_len, c.n_layers]).toEqual([2 ** 22, 2 ** 20, 1024]);
   });
 });
 

@@ -1,3 +1,5 @@
+import { nearest } from './nearest.js';
+
 /**
  * The model's hyper-parameters. The keys and values are exactly those of a checkpoint's
  * `config.json` (snake_case), so a config is written and read without translation.
@@ -54,19 +56,29 @@ const CHOICES = {
   positional: ['learned', 'sinusoidal'],
 } as const;
 
-const SIZES = [
-  'vocab_size',
-  'd_model',
-  'n_heads',
-  'n_layers',
-  'd_ff',
-  'max_seq_len',
-  'dconv_kernel',
-] as const;
+/** The integer sizes, each with the largest value accepted (far beyond what tfjs can train). */
+const SIZES = {
+  vocab_size: 2 ** 22,
+  d_model: 2 ** 16,
+  n_heads: 2 ** 16,
+  n_layers: 1024,
+  d_ff: 2 ** 18,
+  max_seq_len: 2 ** 20,
+  dconv_kernel: 1024,
+} as const;
+const SIZE_KEYS = Object.keys(SIZES) as (keyof typeof SIZES)[];
+const REQUIRED = ['vocab_size', 'd_model', 'n_heads', 'n_layers', 'd_ff', 'max_seq_len'] as const;
+
+/**
+ * The most parameters a config may ask for: 2³¹ (8 GiB of float32), beyond what any tfjs backend
+ * holds. A size read from a corrupted or hostile `config.json` is refused here, before anything
+ * is allocated for it.
+ */
+export const MAX_PARAMETERS = 2 ** 31;
 
 const KEYS: readonly (keyof PrimerConfig)[] = [
   'model_type',
-  ...SIZES,
+  ...SIZE_KEYS,
   'ffn_activation',
   'attention',
   'dconv',
@@ -80,19 +92,34 @@ const KEYS: readonly (keyof PrimerConfig)[] = [
 /**
  * Fills in defaults (Primer EZ: squared ReLU, per-channel MDHA with 3 taps and no bias, learned
  * positions, eps 1e-5, untied, no dropout) and checks every invariant, throwing a
- * {@link ConfigError} that names the bad key. Unknown keys are rejected too (a typo would
- * otherwise silently train the wrong model).
+ * {@link ConfigError} that names the bad key, its value and the rule: types, ranges (sizes are
+ * integers from 1 to a sane maximum, and the model at most {@link MAX_PARAMETERS} parameters),
+ * `d_model` a multiple of `n_heads`. Unknown keys are rejected too, all of them named, with the
+ * nearest known key (a typo would otherwise silently train the wrong model).
  */
 export function resolveConfig(input: ConfigInput): PrimerConfig {
-  if (typeof input !== 'object' || input === null) {
-    throw new ConfigError(`config must be an object with the model's sizes, got ${String(input)}.`);
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new ConfigError(
+      `config must be an object with the model's sizes, got ${Array.isArray(input) ? 'an array' : String(input)}.`,
+    );
   }
-  for (const key of Object.keys(input)) {
-    if (!KEYS.includes(key as keyof PrimerConfig)) {
-      throw new ConfigError(`config: unknown key '${key}'. Known keys: ${KEYS.join(', ')}.`);
+  const unknown = Object.keys(input).filter((key) => !KEYS.includes(key as keyof PrimerConfig));
+  if (unknown.length > 0) {
+    const named = unknown.map((key) => {
+      const near = key.length <= 40 ? nearest(key.toLowerCase(), KEYS) : undefined;
+      return `'${key.slice(0, 100)}'${near ? ` (did you mean '${near}'?)` : ''}`;
+    });
+    throw new ConfigError(
+      `config: unknown key${unknown.length > 1 ? 's' : ''} ${named.join(', ')}. Known keys: ${KEYS.join(', ')}.`,
+    );
+  }
+  const given = stripUndefined(input);
+  for (const key of REQUIRED) {
+    if (!Object.hasOwn(given, key)) {
+      throw new ConfigError(`config: ${key} is missing; it must be a positive integer.`);
     }
   }
-  const dconv = input.dconv ?? 'per_channel';
+  const dconv = given.dconv ?? 'per_channel';
   const config: PrimerConfig = {
     model_type: 'primer-ez',
     ffn_activation: 'squared_relu',
@@ -104,14 +131,24 @@ export function resolveConfig(input: ConfigInput): PrimerConfig {
     norm_eps: 1e-5,
     tie_embeddings: false,
     dropout: 0,
-    ...stripUndefined(input),
+    ...given,
   } as PrimerConfig;
-  const bad = (key: keyof PrimerConfig, why: string) =>
-    new ConfigError(`config: ${key} = ${JSON.stringify(config[key])} ${why}.`);
+  const bad = (key: keyof PrimerConfig, why: string) => {
+    const value = config[key] as unknown;
+    const text =
+      typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+    return new ConfigError(`config: ${key} = ${text.slice(0, 100)} ${why}.`);
+  };
   if (config.model_type !== 'primer-ez') throw bad('model_type', "must be 'primer-ez'");
-  for (const key of SIZES) {
+  for (const key of SIZE_KEYS) {
     const v = config[key];
     if (!Number.isInteger(v) || v < 1) throw bad(key, 'must be a positive integer');
+    if (v > SIZES[key]) {
+      throw bad(
+        key,
+        `is above ${SIZES[key]}, the largest accepted (no model that size fits in memory; is config.json corrupted?)`,
+      );
+    }
   }
   if (config.d_model % config.n_heads !== 0) {
     throw bad(
@@ -130,12 +167,27 @@ export function resolveConfig(input: ConfigInput): PrimerConfig {
   for (const key of ['dconv_bias', 'tie_embeddings'] as const) {
     if (typeof config[key] !== 'boolean') throw bad(key, 'must be true or false');
   }
-  if (!(Number.isFinite(config.norm_eps) && config.norm_eps > 0))
-    throw bad('norm_eps', 'must be a positive number (PyTorch uses 1e-5)');
-  if (!(Number.isFinite(config.dropout) && config.dropout >= 0 && config.dropout < 1)) {
-    throw bad('dropout', 'must be in [0, 1)');
+  if (!(typeof config.norm_eps === 'number' && config.norm_eps > 0 && config.norm_eps < 1))
+    throw bad('norm_eps', 'must be a number in (0, 1) (PyTorch uses 1e-5)');
+  if (!(typeof config.dropout === 'number' && config.dropout >= 0 && config.dropout < 1)) {
+    throw bad('dropout', 'must be a number in [0, 1)');
+  }
+  const parameters = approximateParameters(config);
+  if (parameters > MAX_PARAMETERS) {
+    throw new ConfigError(
+      `config: the model would have about ${parameters.toPrecision(3)} parameters ` +
+        `(${(parameters * 4).toPrecision(3)} bytes of float32), more than the ${MAX_PARAMETERS} accepted; ` +
+        'reduce vocab_size, d_model, d_ff or n_layers.',
+    );
   }
   return config;
+}
+
+/** The parameter count's dominant terms (for the size cap; `countParameters` is exact). */
+function approximateParameters(c: PrimerConfig): number {
+  const { vocab_size: v, d_model: d, d_ff: f, max_seq_len: t, n_layers: l } = c;
+  const embeddings = v * d * (c.tie_embeddings ? 1 : 2) + (c.positional === 'learned' ? t * d : 0);
+  return embeddings + l * (4 * d * d + 2 * d * f + 3 * c.dconv_kernel * d);
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -8,8 +8,6 @@
 export {
   CheckpointError,
   type CheckpointFiles,
-  configFromJson,
-  configToJson,
   deserializeCheckpoint,
   serializeCheckpoint,
 } from './checkpoint.js';
@@ -17,6 +15,7 @@ export {
   ConfigError,
   type ConfigInput,
   headDim,
+  MAX_PARAMETERS,
   PRESETS,
   type Preset,
   type PresetName,
@@ -24,6 +23,7 @@ export {
   presetConfig,
   resolveConfig,
 } from './config.js';
+export { configFromJson, configToJson } from './config-json.js';
 export { Decoder, type DecoderOptions } from './decoder.js';
 export {
   type ForwardOptions,

@@ -3,9 +3,10 @@
  * the tokenizer, `tokenizer.json`, which is left alone).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
+import { CheckpointError, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
+import { MAX_CONFIG_CHARS } from './config-json.js';
 import type { PrimerModel } from './model.js';
 
 export const CONFIG_FILE = 'config.json';
@@ -46,14 +47,33 @@ export async function saveCheckpoint(model: PrimerModel, dir: string): Promise<v
   await writeFileAtomic(join(dir, CONFIG_FILE), files.config);
 }
 
-/** Loads a checkpoint directory, validating the config and every tensor. */
+/** The largest `model.safetensors` read: Node's limit for reading a file into one buffer. */
+const MAX_WEIGHTS_BYTES = 2 ** 31 - 1;
+
+/**
+ * Loads a checkpoint directory, validating the config and every tensor (see
+ * `deserializeCheckpoint`). Each file must be a regular file of a plausible size, checked
+ * before reading (a named pipe would block the read forever; a 100 GB file would not fit).
+ */
 export async function loadCheckpoint(dir: string): Promise<PrimerModel> {
   const [config, weights] = await Promise.all([
-    readFile(join(dir, CONFIG_FILE), 'utf8'),
-    readFile(join(dir, WEIGHTS_FILE)),
+    readChecked(join(dir, CONFIG_FILE), MAX_CONFIG_CHARS * 4),
+    readChecked(join(dir, WEIGHTS_FILE), MAX_WEIGHTS_BYTES),
   ]);
   return deserializeCheckpoint({
-    config,
+    config: new TextDecoder().decode(config),
     weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength),
   });
+}
+
+async function readChecked(path: string, maxBytes: number): Promise<Buffer> {
+  const info = await stat(path);
+  if (!info.isFile())
+    throw new CheckpointError(`${path} is not a regular file (a directory, pipe or device?).`);
+  if (info.size > maxBytes) {
+    throw new CheckpointError(
+      `${path} is ${info.size} bytes, more than the ${maxBytes} read (is it the right file?).`,
+    );
+  }
+  return readFile(path);
 }
