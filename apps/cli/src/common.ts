@@ -120,11 +120,12 @@ export async function loadTokenizerFile(
   path: string,
   what = `--tokenizer ${path}`,
 ): Promise<Tokenizer> {
-  const text = await readFile(path, 'utf8').catch(() => {
+  // Raw bytes, not a 'utf8' string: the loader reports ill-formed UTF-8 instead of replacing it.
+  const bytes = await readFile(path).catch(() => {
     throw new CliError(`${what}: ${path} is missing; a checkpoint needs its tokenizer.json.`);
   });
   try {
-    return loadTokenizerJson(text);
+    return loadTokenizerJson(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   } catch (error) {
     throw new CliError(`${what}: ${(error as Error).message}`);
   }

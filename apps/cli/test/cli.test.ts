@@ -358,6 +358,21 @@ describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
     ],
     [['eval', '--checkpoint', 'RUN', '--text', 'EMPTY'], /the file is empty/],
     [['eval', '--checkpoint', 'RUN', '--text', 'BINARY'], /looks binary/],
+    [
+      ['train', '--text', 'LATIN1', '--preset', 'tiny'],
+      /--text .*latin1.txt: not UTF-8 text \(the bytes from offset 3, 0xe9…, are not a well-formed UTF-8 character\); convert it first, e.g. iconv/,
+    ],
+    [
+      ['generate', '--checkpoint', 'RUN', '--prompt', 'x', '--max-new-tokens', '99999999999'],
+      /maxNewTokens = 99999999999 must be an integer in \[0, 4194304\]/,
+    ],
+    [['generate', '--checkpoint', 'RUN', '--prompt', ''], /generate: --prompt is empty; give some text/],
+    [['train', '--preset', 'tiny', '--batch-size', '0'], /train: --batch-size "0" is not an integer ≥ 1/],
+    [
+      ['train', '--preset', 'tiny', '--seq-len', '100000'],
+      /seqLen = 100000 exceeds the model's max_seq_len/,
+    ],
+    [['info', '--checkpoint', 'HOSTILE'], /--checkpoint .*hostile: header length \d+ is above the 100000000-byte cap/],
     [['train', '--preset', 'tiny', '--out', 'FILE/run'], /cannot write the run directory/],
     [
       ['info', '--checkpoint', 'OTHER'],
@@ -367,6 +382,13 @@ describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
   ])('%j', (args, message) => {
     writeFileSync(join(dir, 'empty.txt'), '');
     writeFileSync(join(dir, 'binary.bin'), Buffer.from([1, 0, 2]));
+    writeFileSync(join(dir, 'latin1.txt'), Buffer.from('caf\u00e9 au lait', 'latin1'));
+    const hostile = join(dir, 'hostile');
+    if (!existsSync(hostile)) {
+      spawnSync('cp', ['-r', join(run, 'checkpoints', 'step-000012'), hostile]);
+      const header = Buffer.alloc(16, 0xff); // a header length of 2^64 - 1 bytes, then garbage
+      writeFileSync(join(hostile, 'model.safetensors'), header);
+    }
     const other = join(dir, 'other');
     if (!existsSync(other)) {
       rmSync(other, { recursive: true, force: true });
@@ -379,6 +401,8 @@ describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
         .replace('RUN', run)
         .replace('EMPTY', join(dir, 'empty.txt'))
         .replace('BINARY', join(dir, 'binary.bin'))
+        .replace('LATIN1', join(dir, 'latin1.txt'))
+        .replace('HOSTILE', hostile)
         .replace('OTHER', other)
         .replace('FILE', text),
     );

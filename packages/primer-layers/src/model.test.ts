@@ -159,6 +159,19 @@ describeEachBackend('PrimerModel', () => {
       'ids have 13 positions but max_seq_len is 12; pass at most 12',
     );
     expect(() => model.forward([[1, 2], [3]])).toThrow('equal-length rows');
+    expect(() => model.forward([[1, 2.5]])).toThrow(
+      'ids[0][1] = 2.5 is not an integer token id; encode text with the tokenizer',
+    );
+    expect(() => model.forward([[Number.NaN]])).toThrow('ids[0][0] = NaN is not an integer');
+    expect(() => model.forward([['1' as unknown as number]])).toThrow(
+      'ids[0][0] = "1" is not an integer',
+    );
+    expect(() => model.forward(tf.zeros([1, 0], 'int32') as tf.Tensor2D)).toThrow(
+      'ids have shape [1,0]; pass at least one sequence of at least one token.',
+    );
+    expect(() => model.forward(tf.zeros([0, 3], 'int32') as tf.Tensor2D)).toThrow(
+      'ids have shape [0,3]',
+    );
     expect(() => model.loss([[1, 2]], [[1, 2, 3]])).toThrow(
       'targets have shape [1,3]; expected [1,2]',
     );

@@ -414,6 +414,15 @@ export class PrimerModel {
           `${what} must be a non-empty [B, T] array of equal-length rows of token ids.`,
         );
       }
+      for (let row = 0; row < ids.length; row++)
+        for (let col = 0; col < width; col++) {
+          const id = ids[row]![col];
+          if (!Number.isInteger(id))
+            throw new InputError(
+              `${what}[${row}][${col}] = ${typeof id === 'number' ? id : JSON.stringify(id)} is not an integer token id; ` +
+                'encode text with the tokenizer the model was trained with.',
+            );
+        }
       tensor = tf.tensor2d(ids.flat(), [ids.length, width], 'int32');
     } else {
       if (!(ids instanceof tf.Tensor) || ids.rank !== 2) {
@@ -429,6 +438,11 @@ export class PrimerModel {
       tensor = ids;
     }
     const t = tensor.shape[1];
+    if (tensor.size === 0) {
+      throw new InputError(
+        `${what} have shape [${tensor.shape}]; pass at least one sequence of at least one token.`,
+      );
+    }
     if (offset + t > c.max_seq_len) {
       if (tensor !== ids) tensor.dispose();
       throw new InputError(

@@ -148,7 +148,7 @@ describe('BPE training', () => {
 
   it('rejects bad options, naming the bad value', () => {
     expect(() => trainByteLevelBpe('x', { vocabSize: 100 })).toThrow(
-      'vocabSize must be an integer from 256 (256 byte tokens + 0 special tokens) to 16777216, got 100',
+      'vocabSize must be an integer from 256 (256 byte tokens + 0 special tokens) to 2097152, got 100',
     );
     expect(() => trainByteLevelBpe('x', { vocabSize: 256, specialTokens: ['<s>'] })).toThrow(
       /from 257 .* got 256/,

@@ -4,7 +4,9 @@
  */
 import { BYTE_ORDER } from './byte-level.js';
 import { ByteLevelBpeTokenizer } from './byte-level-bpe.js';
+import { describeValue, formatValue } from './describe-value.js';
 import { TokenizerError } from './errors.js';
+import { MAX_VOCAB_SIZE } from './limits.js';
 import { PairHeap } from './pair-heap.js';
 import { preTokenEnd } from './pretokenize.js';
 import { SpecialTokenSplitter, validateSpecialTokenContents } from './special-tokens.js';
@@ -23,7 +25,7 @@ export interface TrainByteLevelBpeOptions {
   readonly minFrequency?: number;
 }
 
-const MAX_VOCAB = 1 << 24;
+const MAX_VOCAB = MAX_VOCAB_SIZE;
 
 /**
  * Streaming BPE trainer: {@link BpeTrainer.feed} texts one at a time (each is pre-tokenised on
@@ -41,19 +43,23 @@ export class BpeTrainer {
 
   constructor(options: TrainByteLevelBpeOptions) {
     if (options === null || typeof options !== 'object') {
-      throw new TokenizerError('training options are required, e.g. { vocabSize: 4096 }');
+      throw new TokenizerError(
+        `training options are required, e.g. { vocabSize: 4096 }, got ${describeValue(options)}`,
+      );
     }
     const specials = validateSpecialTokenContents(options.specialTokens ?? [], 'specialTokens');
     const min = 256 + specials.length;
     const { vocabSize } = options;
     if (!Number.isInteger(vocabSize) || vocabSize < min || vocabSize > MAX_VOCAB) {
       throw new TokenizerError(
-        `vocabSize must be an integer from ${min} (256 byte tokens + ${specials.length} special tokens) to ${MAX_VOCAB}, got ${String(vocabSize)}`,
+        `vocabSize must be an integer from ${min} (256 byte tokens + ${specials.length} special tokens) to ${MAX_VOCAB}, got ${formatValue(vocabSize)}`,
       );
     }
     const minFrequency = options.minFrequency ?? 1;
     if (!Number.isInteger(minFrequency) || minFrequency < 1) {
-      throw new TokenizerError(`minFrequency must be an integer ≥ 1, got ${String(minFrequency)}`);
+      throw new TokenizerError(
+        `minFrequency must be an integer ≥ 1, got ${formatValue(minFrequency)}`,
+      );
     }
     this.vocabSize = vocabSize;
     this.minFrequency = minFrequency;

@@ -3,7 +3,7 @@
  * are decoded together as UTF-8 (invalid sequences become U+FFFD, as in Hugging Face's
  * ByteLevel decoder); special tokens are emitted as their text.
  */
-import { asIdList, invalidId } from './ids.js';
+import { asIdList, expectIdList, invalidId, isValidId } from './ids.js';
 import type { StreamDecoder } from './types.js';
 
 /** Flag values of {@link ByteDecoder} `kinds`. */
@@ -48,7 +48,8 @@ export class ByteDecoder {
   }
 
   /** Decodes `ids` in one go. */
-  decode(ids: ArrayLike<number>, skipSpecial: boolean): string {
+  decode(input: ArrayLike<number>, skipSpecial: boolean): string {
+    const ids = expectIdList(input, 'decode()');
     const { flat, offsets, kinds } = this;
     const size = kinds.length;
     let buffer = this.buffer;
@@ -56,7 +57,7 @@ export class ByteDecoder {
     let text = '';
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
-      if (!(id >>> 0 === id && id < size)) invalidId(id, i, size);
+      if (!isValidId(id, size)) invalidId(id, i, size);
       if (kinds[id] !== ORDINARY) {
         if (length > 0) text += this.textDecoder.decode(buffer.subarray(0, length));
         length = 0;
@@ -88,7 +89,7 @@ export class ByteDecoder {
         const ids = asIdList(input);
         for (let i = 0; i < ids.length; i++) {
           const id = ids[i] as number;
-          if (!(id >>> 0 === id && id < size)) invalidId(id, i, size);
+          if (!isValidId(id, size)) invalidId(id, i, size);
         }
         let text = '';
         for (let i = 0; i < ids.length; i++) {

@@ -2,30 +2,32 @@
  * Byte-level BPE (GPT-2 style): text → UTF-8 bytes → GPT-2 pre-tokens → BPE merges. Every string
  * can be encoded, and `decode(encode(s)) === s` for all well-formed strings.
  */
+import { encodeEach, expectInit, readBooleanOption } from './arguments.js';
 import { applyMerges } from './bpe-merge.js';
 import { ADDED, ByteDecoder, SPECIAL } from './byte-decoder.js';
-import { BYTE_TO_CHAR, bytesToTokenString, tokenStringToBytes } from './byte-level.js';
+import { BYTE_TO_CHAR, bytesToTokenString } from './byte-level.js';
+import { readByteLevelBpeJson } from './byte-level-bpe-json.js';
+import { describeValue, formatValue } from './describe-value.js';
 import { TokenizerError, TokenizerJsonError } from './errors.js';
+import { isValidId } from './ids.js';
+import type { LoadTokenizerOptions } from './limits.js';
 import { MergeTable } from './merge-table.js';
 import { preTokenEnd } from './pretokenize.js';
-import { encodeWithSpecials, type SpecialToken, SpecialTokenSplitter } from './special-tokens.js';
+import {
+  checkIdSpace,
+  checkSpecialTokens,
+  encodeWithSpecials,
+  type SpecialToken,
+  SpecialTokenSplitter,
+} from './special-tokens.js';
 import {
   addedTokensJson,
-  expectAbsentOr,
-  expectArray,
-  expectObject,
-  expectString,
-  layoutIds,
-  parseTokenizerJsonInput,
-  readAddedTokens,
-  readComponent,
-  readVocab,
   type TokenizerConfigJson,
   type TokenizerJson,
   vocabRecord,
 } from './tokenizer-json.js';
 import type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.js';
-import { isWellFormed, preview } from './unicode.js';
+import { preview } from './unicode.js';
 
 /** What a {@link ByteLevelBpeTokenizer} is made of. */
 export interface ByteLevelBpeInit {
@@ -88,32 +90,25 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
   /** Builds a tokenizer from its parts; throws a {@link TokenizerError} if they are inconsistent. */
   constructor(init: ByteLevelBpeInit) {
-    const specials = [...(init.specialTokens ?? [])].sort((a, b) => a.id - b.id);
-    let size = init.tokens.length;
-    for (const t of specials) size = Math.max(size, t.id + 1);
+    expectInit(init, 'new ByteLevelBpeTokenizer()', '{ tokens, merges, specialTokens }');
+    for (const field of ['tokens', 'merges'] as const) {
+      if (!Array.isArray(init[field])) {
+        throw new TokenizerError(
+          `ByteLevelBpeInit.${field} must be an array, got ${describeValue(init[field])}`,
+        );
+      }
+    }
+    const specials = checkSpecialTokens(init.specialTokens ?? []);
+    const size = checkIdSpace(init.tokens, specials);
     this.vocabSize = size;
-    this.specialTokens = specials.map((t) => ({
-      content: t.content,
-      id: t.id,
-      special: t.special,
-    }));
-    this.ignoreMerges = init.ignoreMerges ?? false;
+    this.specialTokens = specials;
+    this.ignoreMerges = readBooleanOption(init, 'ignoreMerges', 'ByteLevelBpeInit');
 
     const bytes = new Array<Uint8Array | undefined>(size);
     const kinds = new Uint8Array(size);
     const contents = new Array<string | undefined>(size);
     this.tokenStrings = new Array<string>(size);
     for (const t of this.specialTokens) {
-      if (!Number.isInteger(t.id) || t.id < 0) {
-        throw new TokenizerError(
-          `special token ${preview(t.content)} has id ${t.id}; ids are integers ≥ 0`,
-        );
-      }
-      if (typeof t.content !== 'string' || t.content === '' || !isWellFormed(t.content)) {
-        throw new TokenizerError(
-          `special token id ${t.id} needs non-empty, well-formed text, got ${JSON.stringify(t.content)}`,
-        );
-      }
       if (contents[t.id] !== undefined) {
         throw new TokenizerError(
           `special tokens ${preview(contents[t.id] as string)} and ${preview(t.content)} share id ${t.id}`,
@@ -162,11 +157,17 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     }
 
     this.table = new MergeTable(init.merges.length);
-    init.merges.forEach(([left, right], i) => {
+    init.merges.forEach((pair: unknown, i) => {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw new TokenizerError(
+          `merges[${i}] must be a pair of ids [left, right], got ${describeValue(pair)}`,
+        );
+      }
+      const [left, right] = pair as [number, number];
       for (const id of [left, right]) {
         if (!(Number.isInteger(id) && id >= 0 && id < size) || contents[id] !== undefined) {
           throw new TokenizerError(
-            `merges[${i}] refers to id ${id}, which is not an ordinary token`,
+            `merges[${i}] refers to id ${formatValue(id)}, which is not an ordinary token`,
           );
         }
       }
@@ -197,7 +198,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
   /** Encodes several texts. */
   encodeBatch(texts: readonly string[], options?: EncodeOptions): number[][] {
-    return texts.map((text) => this.encode(text, options));
+    return encodeEach(texts, (text) => this.encode(text, options));
   }
 
   private encodeOrdinary(text: string, start: number, end: number, out: number[]): void {
@@ -250,12 +251,12 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
   /** Decodes ids to text; invalid UTF-8 (e.g. half of a character) becomes U+FFFD. */
   decode(ids: ArrayLike<number>, options?: DecodeOptions): string {
-    return this.decoder.decode(ids, options?.skipSpecial === true);
+    return this.decoder.decode(ids, readBooleanOption(options, 'skipSpecial', 'decode()'));
   }
 
   /** Creates a decoder for ids that arrive one by one. */
   createStreamDecoder(options?: DecodeOptions): StreamDecoder {
-    return this.decoder.stream(options?.skipSpecial === true);
+    return this.decoder.stream(readBooleanOption(options, 'skipSpecial', 'createStreamDecoder()'));
   }
 
   /** The id of a token given in its `tokenizer.json` vocabulary form, if any. */
@@ -265,7 +266,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
   /** The `tokenizer.json` vocabulary form of an id's token, if the id exists. */
   idToToken(id: number): string | undefined {
-    return this.tokenStrings[id];
+    return isValidId(id, this.vocabSize) ? this.tokenStrings[id] : undefined;
   }
 
   /** The merge rules in priority order, as pairs of tokens in their vocabulary form. */
@@ -318,80 +319,17 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
   /**
    * Reads a byte-level BPE `tokenizer.json` (ours, GPT-2's, or any with a ByteLevel
-   * pre-tokenizer and decoder and a BPE model). Throws a {@link TokenizerJsonError} naming the
-   * offending field when the document is malformed or uses an unsupported option.
+   * pre-tokenizer and decoder and a BPE model), given as text, UTF-8 bytes or a parsed object.
+   * Throws a {@link TokenizerJsonError} naming the offending field when the document is
+   * malformed, too large (see {@link LoadTokenizerOptions}) or uses an unsupported option.
    */
-  static fromTokenizerJson(input: string | object): ByteLevelBpeTokenizer {
-    const json = parseTokenizerJsonInput(input);
-    checkByteLevelPipeline(json);
-    const model = expectObject(json.model, 'model');
-    checkBpeModelOptions(model);
-    const added = readAddedTokens(json);
-    const vocab = readVocab(model);
-    const byId = layoutIds(vocab, added);
-    const tokens = byId.map((token, id) => {
-      if (token === undefined) return undefined;
-      const bytes = tokenStringToBytes(token);
-      if (bytes === undefined) {
-        throw new TokenizerJsonError(
-          `model.vocab[${JSON.stringify(token)}]`,
-          `id ${id} is not a byte-level token: it contains a character outside GPT-2's 256 byte characters`,
-        );
-      }
-      return bytes;
-    });
-    const index = new Map(vocab);
-    const mergeList = expectArray(model.merges, 'model.merges');
-    const merges = Array.from(mergeList, (entry, i): [number, number] => {
-      const path = `model.merges[${i}]`;
-      let pair: unknown[];
-      if (typeof entry === 'string') {
-        pair = entry.split(' ');
-        if (pair.length !== 2) {
-          throw new TokenizerJsonError(
-            path,
-            `${JSON.stringify(entry)} must be two tokens separated by one space`,
-          );
-        }
-      } else {
-        pair = expectArray(entry, path);
-        if (pair.length !== 2)
-          throw new TokenizerJsonError(path, `expected two tokens, got ${pair.length}`);
-      }
-      const [left, right] = Array.from(pair, (token, j) => {
-        const id = index.get(expectString(token, `${path}[${j}]`));
-        if (id === undefined || tokens[id] === undefined) {
-          throw new TokenizerJsonError(
-            path,
-            `token ${JSON.stringify(token)} is not in model.vocab`,
-          );
-        }
-        return id;
-      }) as [number, number];
-      const joined = `${pair[0]}${pair[1]}`;
-      if (!index.has(joined)) {
-        throw new TokenizerJsonError(
-          path,
-          `the merged token ${JSON.stringify(joined)} is not in model.vocab`,
-        );
-      }
-      return [left, right];
-    });
-    const seen = new Map<string, number>();
-    merges.forEach(([l, r], i) => {
-      const key = `${l},${r}`;
-      const first = seen.get(key);
-      if (first !== undefined)
-        throw new TokenizerJsonError(`model.merges[${i}]`, `repeats model.merges[${first}]`);
-      seen.set(key, i);
-    });
+  static fromTokenizerJson(
+    input: string | Uint8Array | object,
+    options?: LoadTokenizerOptions,
+  ): ByteLevelBpeTokenizer {
+    const init = readByteLevelBpeJson(input, options);
     try {
-      return new ByteLevelBpeTokenizer({
-        tokens,
-        merges,
-        specialTokens: added,
-        ignoreMerges: model.ignore_merges === true,
-      });
+      return new ByteLevelBpeTokenizer(init);
     } catch (error) {
       if (error instanceof TokenizerError && !(error instanceof TokenizerJsonError)) {
         throw new TokenizerJsonError('model', error.message);
@@ -399,82 +337,4 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       throw error;
     }
   }
-}
-
-function checkByteLevelPipeline(json: Record<string, unknown>): void {
-  expectAbsentOr(json.truncation, [], 'truncation', 'truncation would cut the ids; set it to null');
-  expectAbsentOr(json.padding, [], 'padding', 'padding would add ids; set it to null');
-  if (json.normalizer !== null && json.normalizer !== undefined) {
-    const type = readComponent(json.normalizer, 'normalizer')?.type;
-    throw new TokenizerJsonError(
-      'normalizer',
-      `normalizer ${JSON.stringify(type)} is not supported; byte-level BPE here has no normalizer (null)`,
-    );
-  }
-  const pre = readComponent(json.pre_tokenizer, 'pre_tokenizer');
-  if (pre?.type !== 'ByteLevel') {
-    throw new TokenizerJsonError(
-      'pre_tokenizer',
-      `expected a "ByteLevel" pre-tokenizer, got ${pre === null ? 'null' : JSON.stringify(pre.type)}`,
-    );
-  }
-  expectAbsentOr(
-    pre.add_prefix_space,
-    [false],
-    'pre_tokenizer.add_prefix_space',
-    'only add_prefix_space: false is supported',
-  );
-  expectAbsentOr(
-    pre.use_regex,
-    [true],
-    'pre_tokenizer.use_regex',
-    'only the GPT-2 split (use_regex: true) is supported',
-  );
-  const post = readComponent(json.post_processor, 'post_processor');
-  if (post !== null && post.type !== 'ByteLevel') {
-    throw new TokenizerJsonError(
-      'post_processor',
-      `post-processor ${JSON.stringify(post.type)} is not supported (it adds tokens around the text); use null or "ByteLevel"`,
-    );
-  }
-  const decoder = readComponent(json.decoder, 'decoder');
-  if (decoder?.type !== 'ByteLevel') {
-    throw new TokenizerJsonError(
-      'decoder',
-      `expected a "ByteLevel" decoder, got ${decoder === null ? 'null' : JSON.stringify(decoder.type)}`,
-    );
-  }
-}
-
-function checkBpeModelOptions(model: Record<string, unknown>): void {
-  if (model.type !== 'BPE') {
-    throw new TokenizerJsonError('model.type', `expected "BPE", got ${JSON.stringify(model.type)}`);
-  }
-  expectAbsentOr(
-    model.dropout,
-    [0],
-    'model.dropout',
-    'BPE dropout makes encoding random; set it to null',
-  );
-  expectAbsentOr(
-    model.continuing_subword_prefix,
-    [''],
-    'model.continuing_subword_prefix',
-    'byte-level BPE uses none; set it to null',
-  );
-  expectAbsentOr(
-    model.end_of_word_suffix,
-    [''],
-    'model.end_of_word_suffix',
-    'byte-level BPE uses none; set it to null',
-  );
-  expectAbsentOr(
-    model.byte_fallback,
-    [false],
-    'model.byte_fallback',
-    'byte-level BPE never needs it; set it to false',
-  );
-  expectAbsentOr(model.ignore_merges, [true, false], 'model.ignore_merges', 'expected a boolean');
-  if (model.unk_token !== null && model.unk_token !== undefined)
-    expectString(model.unk_token, 'model.unk_token');
 }

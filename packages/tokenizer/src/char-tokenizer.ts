@@ -2,9 +2,15 @@
  * Character-level tokenizer, as in nanoGPT's and labml's character-level experiments: one token
  * per Unicode code point.
  */
+import { encodeEach, expectInit, readBooleanOption } from './arguments.js';
+import { readCharTokenizerJson } from './char-tokenizer-json.js';
+import { describeValue } from './describe-value.js';
 import { TokenizerError, TokenizerJsonError } from './errors.js';
-import { asIdList, invalidId } from './ids.js';
+import { asIdList, expectIdList, invalidId, isValidId } from './ids.js';
+import type { LoadTokenizerOptions } from './limits.js';
 import {
+  checkIdSpace,
+  checkSpecialTokens,
   encodeWithSpecials,
   type SpecialToken,
   SpecialTokenSplitter,
@@ -12,15 +18,6 @@ import {
 } from './special-tokens.js';
 import {
   addedTokensJson,
-  expectAbsentOr,
-  expectArray,
-  expectObject,
-  expectString,
-  layoutIds,
-  parseTokenizerJsonInput,
-  readAddedTokens,
-  readComponent,
-  readVocab,
   type TokenizerConfigJson,
   type TokenizerJson,
   vocabRecord,
@@ -90,29 +87,25 @@ export class CharTokenizer implements Tokenizer {
 
   /** Builds a tokenizer from its parts; throws a {@link TokenizerError} if they are inconsistent. */
   constructor(init: CharTokenizerInit) {
-    const specials = [...(init.specialTokens ?? [])].sort((a, b) => a.id - b.id);
-    let size = init.chars.length;
-    for (const t of specials) size = Math.max(size, t.id + 1);
+    expectInit(init, 'new CharTokenizer()', "{ chars: ['a', 'b'] }");
+    if (!Array.isArray(init.chars)) {
+      throw new TokenizerError(
+        `CharTokenizerInit.chars must be an array of characters, got ${describeValue(init.chars)}`,
+      );
+    }
+    const specials = checkSpecialTokens(init.specialTokens ?? []);
+    const size = checkIdSpace(init.chars, specials);
+    if (size === 0) {
+      throw new TokenizerError(
+        'the vocabulary is empty; a character tokenizer needs at least one character or special token',
+      );
+    }
     this.vocabSize = size;
-    this.specialTokens = specials.map((t) => ({
-      content: t.content,
-      id: t.id,
-      special: t.special,
-    }));
+    this.specialTokens = specials;
     this.tokens = new Array<string>(size);
     this.kinds = new Uint8Array(size);
     this.units = new Int32Array(size).fill(NONE);
     for (const t of this.specialTokens) {
-      if (!Number.isInteger(t.id) || t.id < 0) {
-        throw new TokenizerError(
-          `special token ${preview(t.content)} has id ${t.id}; ids are integers ≥ 0`,
-        );
-      }
-      if (typeof t.content !== 'string' || t.content === '' || !isWellFormed(t.content)) {
-        throw new TokenizerError(
-          `special token id ${t.id} needs non-empty, well-formed text, got ${JSON.stringify(t.content)}`,
-        );
-      }
       if (this.tokens[t.id] !== undefined) {
         throw new TokenizerError(
           `special tokens ${preview(this.tokens[t.id] as string)} and ${preview(t.content)} share id ${t.id}`,
@@ -210,12 +203,13 @@ export class CharTokenizer implements Tokenizer {
 
   /** Encodes several texts. */
   encodeBatch(texts: readonly string[], options?: EncodeOptions): number[][] {
-    return texts.map((text) => this.encode(text, options));
+    return encodeEach(texts, (text) => this.encode(text, options));
   }
 
   /** Decodes ids to text. */
-  decode(ids: ArrayLike<number>, options?: DecodeOptions): string {
-    const skip = options?.skipSpecial === true;
+  decode(input: ArrayLike<number>, options?: DecodeOptions): string {
+    const ids = expectIdList(input, 'decode()');
+    const skip = readBooleanOption(options, 'skipSpecial', 'decode()');
     const { tokens, kinds, units } = this;
     const size = tokens.length;
     // Characters are gathered as UTF-16 code units and turned into text in chunks.
@@ -224,7 +218,7 @@ export class CharTokenizer implements Tokenizer {
     let text = '';
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i] as number;
-      if (!(id >>> 0 === id && id < size)) invalidId(id, i, size);
+      if (!isValidId(id, size)) invalidId(id, i, size);
       const u = units[id] as number;
       if (u >= 0) {
         if (n >= CHUNK - 1) {
@@ -251,6 +245,7 @@ export class CharTokenizer implements Tokenizer {
 
   /** Creates a stream decoder; every character token is complete, so it never holds text back. */
   createStreamDecoder(options?: DecodeOptions): StreamDecoder {
+    readBooleanOption(options, 'skipSpecial', 'createStreamDecoder()');
     return {
       write: (ids) => this.decode(asIdList(ids), options),
       end: () => '',
@@ -264,7 +259,7 @@ export class CharTokenizer implements Tokenizer {
 
   /** The `tokenizer.json` vocabulary form of an id's token, if the id exists. */
   idToToken(id: number): string | undefined {
-    return this.tokens[id];
+    return isValidId(id, this.vocabSize) ? this.tokens[id] : undefined;
   }
 
   /**
@@ -315,87 +310,16 @@ export class CharTokenizer implements Tokenizer {
   /**
    * Reads a character-level `tokenizer.json` (a BPE model with no merges whose ordinary tokens
    * are single characters, no pre-tokenizer, a `Fuse` decoder), such as
-   * {@link CharTokenizer.toTokenizerJson} writes. Throws a {@link TokenizerJsonError} naming the
-   * offending field otherwise.
+   * {@link CharTokenizer.toTokenizerJson} writes, given as text, UTF-8 bytes or a parsed object.
+   * Throws a {@link TokenizerJsonError} naming the offending field otherwise.
    */
-  static fromTokenizerJson(input: string | object): CharTokenizer {
-    const json = parseTokenizerJsonInput(input);
-    expectAbsentOr(
-      json.truncation,
-      [],
-      'truncation',
-      'truncation would cut the ids; set it to null',
-    );
-    expectAbsentOr(json.padding, [], 'padding', 'padding would add ids; set it to null');
-    for (const field of ['normalizer', 'pre_tokenizer', 'post_processor'] as const) {
-      const component = readComponent(json[field], field);
-      if (component !== null) {
-        throw new TokenizerJsonError(
-          field,
-          `${JSON.stringify(component.type)} is not supported by the character tokenizer; set it to null`,
-        );
-      }
-    }
-    const decoder = readComponent(json.decoder, 'decoder');
-    if (decoder?.type !== 'Fuse') {
-      throw new TokenizerJsonError(
-        'decoder',
-        `expected a "Fuse" decoder, got ${decoder === null ? 'null' : JSON.stringify(decoder.type)}`,
-      );
-    }
-    const model = expectObject(json.model, 'model');
-    if (model.type !== 'BPE')
-      throw new TokenizerJsonError(
-        'model.type',
-        `expected "BPE", got ${JSON.stringify(model.type)}`,
-      );
-    if (expectArray(model.merges ?? [], 'model.merges').length > 0) {
-      throw new TokenizerJsonError(
-        'model.merges',
-        'a character tokenizer has no merges; expected []',
-      );
-    }
-    expectAbsentOr(model.dropout, [0], 'model.dropout', 'set it to null');
-    expectAbsentOr(
-      model.continuing_subword_prefix,
-      [''],
-      'model.continuing_subword_prefix',
-      'set it to null',
-    );
-    expectAbsentOr(model.end_of_word_suffix, [''], 'model.end_of_word_suffix', 'set it to null');
-    expectAbsentOr(model.byte_fallback, [false], 'model.byte_fallback', 'set it to false');
-    expectAbsentOr(
-      model.fuse_unk,
-      [false],
-      'model.fuse_unk',
-      'it would merge runs of unknown characters; set it to false',
-    );
-    const added = readAddedTokens(json);
-    const byId = layoutIds(readVocab(model), added);
-    byId.forEach((token, id) => {
-      if (token !== undefined && !isSingleCodePoint(token)) {
-        throw new TokenizerJsonError(
-          `model.vocab[${JSON.stringify(token)}]`,
-          `id ${id} is not a single character; a character tokenizer's ordinary tokens are single characters (list longer ones in added_tokens)`,
-        );
-      }
-    });
-    let unkToken: string | undefined;
-    if (model.unk_token !== null && model.unk_token !== undefined) {
-      unkToken = expectString(model.unk_token, 'model.unk_token', true);
-      if (!byId.includes(unkToken) && !added.some((t) => t.content === unkToken)) {
-        throw new TokenizerJsonError(
-          'model.unk_token',
-          `${JSON.stringify(unkToken)} is not in model.vocab`,
-        );
-      }
-    }
+  static fromTokenizerJson(
+    input: string | Uint8Array | object,
+    options?: LoadTokenizerOptions,
+  ): CharTokenizer {
+    const init = readCharTokenizerJson(input, options);
     try {
-      return new CharTokenizer({
-        chars: byId,
-        specialTokens: added,
-        ...(unkToken === undefined ? {} : { unkToken }),
-      });
+      return new CharTokenizer(init);
     } catch (error) {
       if (error instanceof TokenizerError && !(error instanceof TokenizerJsonError)) {
         throw new TokenizerJsonError('model', error.message);
@@ -420,6 +344,11 @@ export function trainCharTokenizer(
   texts: string | Iterable<string>,
   options: TrainCharTokenizerOptions = {},
 ): CharTokenizer {
+  if (options === null || typeof options !== 'object') {
+    throw new TokenizerError(
+      `trainCharTokenizer options must be an object such as { unkToken: '<unk>' }, got ${describeValue(options)}`,
+    );
+  }
   const specials = validateSpecialTokenContents(options.specialTokens ?? [], 'specialTokens');
   const splitter = new SpecialTokenSplitter(
     specials.map((content, id) => ({ content, id, special: true })),
@@ -450,6 +379,11 @@ export function trainCharTokenizer(
   else throw new TokenizerError('training input must be a string or an iterable of strings');
 
   const chars = [...seen].sort((a, b) => a - b).map((cp) => String.fromCodePoint(cp));
+  if (chars.length === 0 && specials.length === 0 && options.unkToken === undefined) {
+    throw new TokenizerError(
+      'the training text has no characters, so the vocabulary would be empty; train on some text',
+    );
+  }
   const contents = [...specials];
   const unk = options.unkToken;
   if (unk !== undefined) {

@@ -4,9 +4,12 @@
  */
 import { applyMerges } from './bpe-merge.js';
 import { ByteLevelBpeTokenizer } from './byte-level-bpe.js';
+import { describeValue, formatValue } from './describe-value.js';
 import { TokenizerError } from './errors.js';
+import { MAX_VOCAB_SIZE } from './limits.js';
 import { MergeTable } from './merge-table.js';
 import type { SpecialToken } from './special-tokens.js';
+import { preview } from './unicode.js';
 
 /** One rank entry: the token's bytes, or its text when the bytes are valid UTF-8. */
 export type RankEntry = string | readonly number[] | Uint8Array;
@@ -39,14 +42,24 @@ export function fromGpt2Ranks(
 ): ByteLevelBpeTokenizer {
   if (ranks === null || typeof ranks !== 'object' || typeof ranks.length !== 'number') {
     throw new TokenizerError(
-      'fromGpt2Ranks() expects an array of rank entries (strings or byte arrays)',
+      `fromGpt2Ranks() expects an array of rank entries (strings or byte arrays), got ${describeValue(ranks)}`,
+    );
+  }
+  if (!Number.isSafeInteger(ranks.length) || ranks.length > MAX_VOCAB_SIZE) {
+    throw new TokenizerError(
+      `fromGpt2Ranks() got ${ranks.length} ranks, more than the limit of ${MAX_VOCAB_SIZE} tokens`,
+    );
+  }
+  if (options === null || typeof options !== 'object') {
+    throw new TokenizerError(
+      `fromGpt2Ranks() options must be an object such as { specialTokens: { '<|endoftext|>': 50256 } }, got ${describeValue(options)}`,
     );
   }
   const specials: SpecialToken[] = Object.entries(options.specialTokens ?? {}).map(
     ([content, id]) => {
       if (!Number.isInteger(id) || id < 0) {
         throw new TokenizerError(
-          `specialTokens[${JSON.stringify(content)}] = ${id} is not a valid id (an integer ≥ 0)`,
+          `specialTokens[${preview(content)}] = ${formatValue(id)} is not a valid id (an integer ≥ 0)`,
         );
       }
       return { content, id, special: true };

@@ -19,6 +19,8 @@ describe('public API', () => {
       'toWellFormed',
       'TokenizerError',
       'TokenizerJsonError',
+      'MAX_VOCAB_SIZE',
+      'MAX_TOKENIZER_JSON_BYTES',
     ]) {
       expect(api, name).toHaveProperty(name);
     }

@@ -21,6 +21,11 @@ export {
 } from './char-tokenizer.js';
 export { TokenizerError, TokenizerJsonError } from './errors.js';
 export { type FromRanksOptions, fromGpt2Ranks, type RankEntry } from './gpt2-ranks.js';
+export {
+  type LoadTokenizerOptions,
+  MAX_TOKENIZER_JSON_BYTES,
+  MAX_VOCAB_SIZE,
+} from './limits.js';
 export { loadTokenizerJson } from './load.js';
 export { GPT2_SPLIT_PATTERN, preTokenize } from './pretokenize.js';
 export type { SpecialToken } from './special-tokens.js';

@@ -115,7 +115,7 @@ describe('loadTokenizerJson', () => {
         /no token has id \d+; ids must run from 0 to 5000 without gaps/,
       ],
       ['model.vocab["a b"]', (j) => renameToken(j, 'Ġcat', 'a b'), /is not a byte-level token/],
-      ['model', (j) => renameToken(j, 'Ā', 'ĀĀ'), 'no token for byte 0x00'],
+      ['model.vocab', (j) => renameToken(j, 'Ā', 'ĀĀ'), 'no token for byte 0x00 ("Ā")'],
       ['model.merges', (j) => (j.model.merges = {}), 'expected an array, got an object'],
       [
         'model.merges[0]',

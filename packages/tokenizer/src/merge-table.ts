@@ -1,6 +1,11 @@
 /**
  * BPE merge rules in an open-addressing hash table keyed by the pair of token ids, so that the
  * merge loop looks pairs up without allocating strings.
+ *
+ * NOTE: the hash is seeded at random per table. With a fixed hash function a hostile
+ * `tokenizer.json` could choose token ids whose pairs all land in one probe sequence and make
+ * loading quadratic (hash flooding); the seed makes the slots unpredictable. Results never
+ * depend on the seed.
  */
 
 /** Rank returned by {@link MergeTable.rank} for a pair that has no merge rule. */
@@ -14,7 +19,9 @@ export class MergeTable {
   }
 
   private count = 0;
-  private mask: number;
+  private probes = 0;
+  private readonly mask: number;
+  private readonly seed: number;
   // slot -> left id (-1 = empty), right id, rank
   private slotLeft: Int32Array;
   private slotRight: Int32Array;
@@ -24,8 +31,12 @@ export class MergeTable {
   private ruleRight: Int32Array;
   private ruleResult: Int32Array;
 
-  /** @param capacity - Maximum number of rules that will be added. */
-  constructor(capacity: number) {
+  /**
+   * @param capacity - Maximum number of rules that will be added.
+   * @param seed - Hash seed; random by default (set it only to reproduce a layout in tests).
+   */
+  constructor(capacity: number, seed = (Math.random() * 0x1_0000_0000) | 0) {
+    this.seed = seed;
     let slots = 16;
     while (slots < capacity * 2) slots *= 2;
     this.mask = slots - 1;
@@ -38,7 +49,7 @@ export class MergeTable {
   }
 
   private slotOf(left: number, right: number): number {
-    let h = Math.imul(left, 0x9e3779b1) ^ right;
+    let h = Math.imul(left ^ this.seed, 0x9e3779b1) ^ right;
     h = Math.imul(h ^ (h >>> 15), 0x85ebca6b);
     h ^= h >>> 13;
     return h & this.mask;
@@ -53,9 +64,12 @@ export class MergeTable {
       throw new RangeError(`MergeTable is full (capacity ${this.ruleLeft.length})`);
     }
     let slot = this.slotOf(left, right);
-    for (;;) {
+    for (let probe = 0; ; probe++) {
       const l = this.slotLeft[slot] as number;
-      if (l === -1) break;
+      if (l === -1) {
+        this.probes = Math.max(this.probes, probe);
+        break;
+      }
       if (l === left && this.slotRight[slot] === right) return false;
       slot = (slot + 1) & this.mask;
     }
@@ -67,6 +81,11 @@ export class MergeTable {
     this.ruleRight[rank] = right;
     this.ruleResult[rank] = result;
     return true;
+  }
+
+  /** The longest run of occupied slots that an `add` had to step over (a measure of clustering). */
+  get longestProbe(): number {
+    return this.probes;
   }
 
   /** Rank (priority; lower merges first) of the rule for `left`+`right`, or {@link NO_MERGE}. */

@@ -2,12 +2,15 @@
  * Node.js-only helpers: save and load `tokenizer.json` files. Import from
  * `@primer-ez/tokenizer/node`; the main entry has no `fs` dependency and runs in browsers.
  */
-import { randomBytes } from 'node:crypto';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { type FileHandle, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { ByteLevelBpeTokenizer } from './byte-level-bpe.js';
 import type { CharTokenizer } from './char-tokenizer.js';
+import { describeValue } from './describe-value.js';
 import { TokenizerError } from './errors.js';
+import { type LoadTokenizerOptions, resolveLoadOptions } from './limits.js';
 import { loadTokenizerJson } from './load.js';
 import type { Tokenizer } from './types.js';
 
@@ -52,11 +55,37 @@ export async function saveTokenizerFiles(
   return { tokenizerJson, tokenizerConfig };
 }
 
+/** Options for {@link loadTokenizer}: the size limits of {@link LoadTokenizerOptions}, and a pin. */
+export interface LoadTokenizerFileOptions extends LoadTokenizerOptions {
+  /**
+   * Expected SHA-256 of the file (64 hex digits). When given, any other content is refused:
+   * the only way to detect a change that still makes a valid tokenizer (see the README).
+   */
+  readonly sha256?: string;
+}
+
 /**
  * Loads a tokenizer from a `tokenizer.json` file, or from a directory containing one. Errors
- * name the file; see {@link loadTokenizerJson} for what is supported.
+ * name the file; see {@link loadTokenizerJson} for what is supported. The file must be a regular
+ * file of valid UTF-8 within `options.maxBytes` (128 MiB by default); its size is checked before
+ * it is read, so a huge file or a device such as `/dev/zero` is refused without reading it.
+ *
+ * @example
+ * ```ts
+ * const tok = await loadTokenizer('checkpoints/step-000500', { sha256: pinnedDigest });
+ * ```
  */
-export async function loadTokenizer(path: string): Promise<ByteLevelBpeTokenizer | CharTokenizer> {
+export async function loadTokenizer(
+  path: string,
+  options: LoadTokenizerFileOptions = {},
+): Promise<ByteLevelBpeTokenizer | CharTokenizer> {
+  if (typeof path !== 'string' || path === '') {
+    throw new TokenizerError(
+      `loadTokenizer() expects a file or directory path, got ${describeValue(path)}`,
+    );
+  }
+  const limits = resolveLoadOptions(options);
+  const pin = readPin(options.sha256);
   let file = path;
   try {
     if ((await stat(path)).isDirectory()) file = join(path, 'tokenizer.json');
@@ -65,20 +94,78 @@ export async function loadTokenizer(path: string): Promise<ByteLevelBpeTokenizer
       `cannot read tokenizer file ${JSON.stringify(path)}: ${(error as Error).message}`,
     );
   }
-  let text: string;
+  const bytes = await readLimited(file, limits.maxBytes);
   try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new TokenizerError(
-      `cannot read tokenizer file ${JSON.stringify(file)}: ${(error as Error).message}`,
-    );
-  }
-  try {
-    return loadTokenizerJson(text);
+    if (pin !== undefined) {
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (actual !== pin) {
+        throw new TokenizerError(
+          `its SHA-256 is ${actual}, not the expected ${pin}; the file changed or is not the one that was pinned`,
+        );
+      }
+    }
+    return loadTokenizerJson(bytes, limits);
   } catch (error) {
     if (error instanceof TokenizerError) {
       error.message = `${file}: ${error.message}`;
     }
     throw error;
   }
+}
+
+/** Reads a regular file of at most `maxBytes` bytes, checking the size before reading. */
+async function readLimited(file: string, maxBytes: number): Promise<Uint8Array> {
+  let handle: FileHandle | undefined;
+  try {
+    // Check before opening: opening a named pipe would wait for a writer.
+    if (!(await stat(file)).isFile()) {
+      throw new TokenizerError(
+        `${JSON.stringify(file)} is not a regular file; give the path of a tokenizer.json file or of its directory`,
+      );
+    }
+    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+    const info = await handle.stat();
+    if (!info.isFile()) {
+      throw new TokenizerError(
+        `${JSON.stringify(file)} is not a regular file; give the path of a tokenizer.json file or of its directory`,
+      );
+    }
+    if (info.size > maxBytes) {
+      throw new TokenizerError(
+        `${JSON.stringify(file)} is ${info.size} bytes, more than the limit of ${maxBytes}; ` +
+          'if the file is genuine, raise the limit with the maxBytes option',
+      );
+    }
+    // Read at most one byte more than allowed, in case the file grew since `stat`.
+    const buffer = new Uint8Array(info.size + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > maxBytes || length === buffer.length) {
+        throw new TokenizerError(
+          `${JSON.stringify(file)} changed while it was read (it grew past ${info.size} bytes); load it again`,
+        );
+      }
+    }
+    return buffer.subarray(0, length);
+  } catch (error) {
+    if (error instanceof TokenizerError) throw error;
+    throw new TokenizerError(
+      `cannot read tokenizer file ${JSON.stringify(file)}: ${(error as Error).message}`,
+    );
+  } finally {
+    await handle?.close();
+  }
+}
+
+function readPin(sha256: unknown): string | undefined {
+  if (sha256 === undefined) return undefined;
+  if (typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256)) {
+    throw new TokenizerError(
+      `sha256 must be 64 hexadecimal digits (e.g. from \`sha256sum tokenizer.json\`), got ${describeValue(sha256)}`,
+    );
+  }
+  return sha256.toLowerCase();
 }

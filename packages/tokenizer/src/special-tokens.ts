@@ -2,7 +2,10 @@
  * Special (added) tokens such as `<|endoftext|>`: strings matched verbatim in the input before
  * pre-tokenisation and mapped to a single id.
  */
+import { readBooleanOption } from './arguments.js';
+import { describeValue, formatValue } from './describe-value.js';
 import { TokenizerError } from './errors.js';
+import { VOCAB_SIZE_CEILING } from './limits.js';
 import type { EncodeOptions } from './types.js';
 import { isWellFormed, preview, toWellFormed } from './unicode.js';
 
@@ -17,15 +20,17 @@ export interface SpecialToken {
 }
 
 /** Checks a list of special-token strings given as an option, naming the first bad one. */
-export function validateSpecialTokenContents(
-  contents: readonly unknown[],
-  option: string,
-): string[] {
+export function validateSpecialTokenContents(contents: unknown, option: string): string[] {
+  if (!Array.isArray(contents)) {
+    throw new TokenizerError(
+      `${option} must be an array of strings such as ['<|endoftext|>'], got ${describeValue(contents)}`,
+    );
+  }
   const seen = new Set<string>();
   contents.forEach((content, i) => {
     if (typeof content !== 'string' || content.length === 0) {
       throw new TokenizerError(
-        `${option}[${i}] must be a non-empty string, got ${JSON.stringify(content)}; remove it or give the token's text`,
+        `${option}[${i}] must be a non-empty string, got ${formatValue(content)}; remove it or give the token's text`,
       );
     }
     if (!isWellFormed(content)) {
@@ -41,6 +46,73 @@ export function validateSpecialTokenContents(
     seen.add(content);
   });
   return contents as string[];
+}
+
+/**
+ * Checks the `specialTokens` of a tokenizer constructor (an array of `{ content, id, special }`
+ * with integer ids, non-empty well-formed texts and boolean flags) and returns a copy sorted by
+ * id. Clashes between tokens are left to the constructor, which knows the ordinary tokens.
+ */
+export function checkSpecialTokens(list: unknown): SpecialToken[] {
+  if (!Array.isArray(list)) {
+    throw new TokenizerError(
+      `specialTokens must be an array of { content, id, special }, got ${describeValue(list)}`,
+    );
+  }
+  const tokens = list.map((entry: unknown, i): SpecialToken => {
+    if (entry === null || typeof entry !== 'object') {
+      throw new TokenizerError(
+        `specialTokens[${i}] must be an object { content, id, special }, got ${describeValue(entry)}`,
+      );
+    }
+    const { content, id, special } = entry as Record<string, unknown>;
+    if (typeof content !== 'string' || content === '' || !isWellFormed(content)) {
+      throw new TokenizerError(
+        `special token id ${formatValue(id)} needs non-empty, well-formed text, got ${formatValue(content)}`,
+      );
+    }
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= VOCAB_SIZE_CEILING) {
+      throw new TokenizerError(
+        `special token ${preview(content)} has id ${formatValue(id)}; ids are integers from 0 to ${VOCAB_SIZE_CEILING - 1}`,
+      );
+    }
+    if (typeof special !== 'boolean') {
+      throw new TokenizerError(
+        `special token ${preview(content)} has special = ${formatValue(special)}; expected true or false`,
+      );
+    }
+    return { content, id, special };
+  });
+  return tokens.sort((a, b) => a.id - b.id);
+}
+
+/**
+ * The vocabulary size for `ordinaryCount` ordinary ids plus `specials` (sorted by id), checked
+ * against the package's ceiling. A size larger than the number of tokens must leave a gap, which
+ * is reported here, before anything of that size is allocated.
+ */
+export function checkIdSpace(
+  ordinary: readonly unknown[],
+  specials: readonly SpecialToken[],
+): number {
+  const last = specials[specials.length - 1];
+  const size = Math.max(ordinary.length, last === undefined ? 0 : last.id + 1);
+  if (size > VOCAB_SIZE_CEILING) {
+    throw new TokenizerError(
+      `${size} ids are more than this package supports (${VOCAB_SIZE_CEILING})`,
+    );
+  }
+  const count = ordinary.length + specials.length;
+  if (size > count) {
+    const present = new Uint8Array(count);
+    for (let id = 0; id < Math.min(count, ordinary.length); id++)
+      if (ordinary[id] !== undefined) present[id] = 1;
+    for (const t of specials) if (t.id < count) present[t.id] = 1;
+    throw new TokenizerError(
+      `id ${present.indexOf(0)} has no token; ids must run from 0 to ${size - 1} without gaps`,
+    );
+  }
+  return size;
 }
 
 function escapeRegExp(text: string): string {
@@ -105,12 +177,13 @@ export function encodeWithSpecials(
 ): number[] {
   if (typeof text !== 'string') {
     throw new TokenizerError(
-      `encode() expects a string, got ${text === null ? 'null' : typeof text}`,
+      `encode() expects a string, got ${describeValue(text)}; to encode several texts use encodeBatch()`,
     );
   }
+  const allowSpecial = readBooleanOption(options, 'allowSpecial', 'encode()', true);
   const input = isWellFormed(text) ? text : toWellFormed(text);
   const out: number[] = [];
-  if (options?.allowSpecial === false || !splitter.active) {
+  if (!allowSpecial || !splitter.active) {
     ordinary(input, 0, input.length, out);
   } else {
     splitter.split(

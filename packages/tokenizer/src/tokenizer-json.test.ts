@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { TokenizerJsonError } from './errors.js';
+import { MAX_VOCAB_SIZE } from './limits.js';
+import { parseTokenizerJsonInput } from './parse-input.js';
 import {
   addedTokensJson,
   expectId,
   expectString,
   layoutIds,
-  parseTokenizerJsonInput,
   vocabRecord,
 } from './tokenizer-json.js';
 
@@ -36,6 +37,7 @@ describe('tokenizer.json helpers', () => {
           ['<e>', 2],
         ],
         added,
+        MAX_VOCAB_SIZE,
       ),
     ).toEqual(['a', 'b', undefined]);
     expect(
@@ -45,12 +47,26 @@ describe('tokenizer.json helpers', () => {
           ['b', 1],
         ],
         added,
+        MAX_VOCAB_SIZE,
       ),
     ).toEqual(['a', 'b', undefined]);
-    expect(() => layoutIds([['a', 0]], added)).toThrow(
+    expect(() => layoutIds([['a', 0]], added, MAX_VOCAB_SIZE)).toThrow(
       'no token has id 1; ids must run from 0 to 2 without gaps',
     );
-    expect(() => layoutIds([['a', 20_000_000]], [])).toThrow(/more than this package supports/);
+    expect(() => layoutIds([['a', 20_000_000]], [], MAX_VOCAB_SIZE)).toThrow(
+      'ids go up to 20000000, more than the limit of 2097152 tokens',
+    );
+    // One huge id in a tiny file: the gap is found without allocating a table of that size.
+    expect(() =>
+      layoutIds(
+        [
+          ['a', 0],
+          ['b', 2_000_000],
+        ],
+        [],
+        MAX_VOCAB_SIZE,
+      ),
+    ).toThrow('no token has id 1; ids must run from 0 to 2000000 without gaps');
   });
 
   it('write null-prototype vocabularies that keep __proto__ as a key', () => {

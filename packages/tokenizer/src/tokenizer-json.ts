@@ -2,9 +2,10 @@
  * The Hugging Face `tokenizer.json` format (the subset this package reads and writes), and
  * checks that turn malformed documents into {@link TokenizerJsonError}s naming the bad field.
  */
+import { describeValue } from './describe-value.js';
 import { TokenizerJsonError } from './errors.js';
 import type { SpecialToken } from './special-tokens.js';
-import { isWellFormed } from './unicode.js';
+import { isWellFormed, preview } from './unicode.js';
 
 /** An entry of `added_tokens`. */
 export interface AddedTokenJson {
@@ -61,27 +62,84 @@ export interface TokenizerConfigJson {
   unk_token?: string;
 }
 
-/** Parses `input` (a JSON string or an already-parsed object) into a plain object. */
-export function parseTokenizerJsonInput(input: unknown): Record<string, unknown> {
-  let json = input;
-  if (typeof input === 'string') {
-    try {
-      json = JSON.parse(input);
-    } catch (error) {
-      throw new TokenizerJsonError('', `the text is not valid JSON (${(error as Error).message})`);
-    }
-  }
-  return expectObject(json, '');
+/** Describes a field's value for an error message (`nothing` when it is missing). */
+function describe(value: unknown): string {
+  return value === undefined ? 'nothing (the field is missing)' : describeValue(value);
 }
 
-function describe(value: unknown): string {
-  if (value === undefined) return 'nothing (the field is missing)';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string')
-    return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
-  if (typeof value === 'object') return 'an object';
-  return `${typeof value} ${String(value)}`;
+/** Fields of the `tokenizer.json` document that this package reads. */
+export const DOCUMENT_FIELDS = [
+  'version',
+  'truncation',
+  'padding',
+  'added_tokens',
+  'normalizer',
+  'pre_tokenizer',
+  'post_processor',
+  'decoder',
+  'model',
+] as const;
+
+/** Fields of a BPE `model`. */
+export const BPE_MODEL_FIELDS = [
+  'type',
+  'dropout',
+  'unk_token',
+  'continuing_subword_prefix',
+  'end_of_word_suffix',
+  'fuse_unk',
+  'byte_fallback',
+  'ignore_merges',
+  'vocab',
+  'merges',
+] as const;
+
+/** Fields of an `added_tokens` entry. */
+const ADDED_TOKEN_FIELDS = [
+  'id',
+  'content',
+  'single_word',
+  'lstrip',
+  'rstrip',
+  'normalized',
+  'special',
+] as const;
+
+/**
+ * Refuses fields outside `known`: an unknown (or misspelt, or corrupted) field may change what
+ * the tokenizer does, so it is an error rather than silently ignored.
+ */
+export function expectKnownFields(
+  object: Record<string, unknown>,
+  path: string,
+  known: readonly string[],
+): void {
+  for (const key of Object.keys(object)) {
+    if (!known.includes(key)) {
+      throw new TokenizerJsonError(
+        path,
+        `unknown field ${preview(key)}; expected only ${known.join(', ')}. Unknown fields are refused ` +
+          'because they may change the tokenizer; remove it or correct its name',
+      );
+    }
+  }
+}
+
+/** Checks the document's own fields: only known ones, and `version` "1.0" when present. */
+export function checkDocumentFields(json: Record<string, unknown>): void {
+  expectKnownFields(json, '', DOCUMENT_FIELDS);
+  if (json.version !== undefined && json.version !== '1.0') {
+    throw new TokenizerJsonError(
+      'version',
+      `${describe(json.version)} is not supported; the format version is "1.0"`,
+    );
+  }
+}
+
+/** Requires `value` to be absent, `null` or a boolean. */
+export function expectOptionalBoolean(value: unknown, path: string): void {
+  if (value !== undefined && value !== null && typeof value !== 'boolean')
+    throw new TokenizerJsonError(path, `expected a boolean, got ${describe(value)}`);
 }
 
 /** Requires a plain object. */
@@ -108,7 +166,7 @@ export function expectString(value: unknown, path: string, nonEmpty = false): st
   if (!isWellFormed(value)) {
     throw new TokenizerJsonError(
       path,
-      `${JSON.stringify(value)} contains a lone surrogate, which UTF-8 cannot represent`,
+      `${preview(value)} contains a lone surrogate, which UTF-8 cannot represent`,
     );
   }
   return value;
@@ -153,6 +211,7 @@ export function readAddedTokens(json: Record<string, unknown>): SpecialToken[] {
   return Array.from(list, (entry, i) => {
     const path = `added_tokens[${i}]`;
     const token = expectObject(entry, path);
+    expectKnownFields(token, path, ADDED_TOKEN_FIELDS);
     const id = expectId(token.id, `${path}.id`);
     const content = expectString(token.content, `${path}.content`, true);
     for (const flag of ['single_word', 'lstrip', 'rstrip'] as const) {
@@ -165,27 +224,23 @@ export function readAddedTokens(json: Record<string, unknown>): SpecialToken[] {
       if (token[flag] === true) {
         throw new TokenizerJsonError(
           `${path}.${flag}`,
-          `true is not supported (it changes how ${JSON.stringify(content)} matches surrounding text); set it to false`,
+          `true is not supported (it changes how ${preview(content)} matches surrounding text); set it to false`,
         );
       }
     }
-    if (token.special !== undefined && typeof token.special !== 'boolean') {
-      throw new TokenizerJsonError(
-        `${path}.special`,
-        `expected a boolean, got ${describe(token.special)}`,
-      );
-    }
+    expectOptionalBoolean(token.special, `${path}.special`);
+    expectOptionalBoolean(token.normalized, `${path}.normalized`);
     if (byContent.has(content)) {
       throw new TokenizerJsonError(
         path,
-        `content ${JSON.stringify(content)} repeats added_tokens[${byContent.get(content)}]`,
+        `content ${preview(content)} repeats added_tokens[${byContent.get(content)}]`,
       );
     }
     const other = byId.get(id);
     if (other !== undefined) {
       throw new TokenizerJsonError(
         `${path}.id`,
-        `id ${id} is already used by added token ${JSON.stringify(other)}`,
+        `id ${id} is already used by added token ${preview(other)}`,
       );
     }
     byContent.set(content, i);
@@ -194,13 +249,26 @@ export function readAddedTokens(json: Record<string, unknown>): SpecialToken[] {
   });
 }
 
-/** Reads `model.vocab` into `[token, id]` entries, checking ids. */
-export function readVocab(model: Record<string, unknown>): [string, number][] {
+/** Reads `model.vocab` into `[token, id]` entries, checking ids and the number of entries. */
+export function readVocab(
+  model: Record<string, unknown>,
+  maxVocabSize: number,
+): [string, number][] {
   const vocab = expectObject(model.vocab, 'model.vocab');
-  return Object.entries(vocab).map(([token, id]) => [
-    token,
-    expectId(id, `model.vocab[${JSON.stringify(token)}]`),
-  ]);
+  const tokens = Object.keys(vocab);
+  if (tokens.length > maxVocabSize) {
+    throw new TokenizerJsonError(
+      'model.vocab',
+      `${tokens.length} entries are more than the limit of ${maxVocabSize}; ` +
+        'if the file is genuine, raise the limit with the maxVocabSize option',
+    );
+  }
+  return tokens.map((token) => [token, expectId(vocab[token], vocabPath(token))]);
+}
+
+/** The JSON path of a vocabulary entry, e.g. `model.vocab["Ġthe"]`. */
+export function vocabPath(token: string): string {
+  return `model.vocab[${preview(token)}]`;
 }
 
 /**
@@ -211,14 +279,28 @@ export function readVocab(model: Record<string, unknown>): [string, number][] {
 export function layoutIds(
   vocab: readonly [string, number][],
   added: readonly SpecialToken[],
+  maxVocabSize: number,
 ): (string | undefined)[] {
   let size = 0;
   for (const [, id] of vocab) size = Math.max(size, id + 1);
   for (const t of added) size = Math.max(size, t.id + 1);
-  if (size > 16_777_216) {
+  if (size > maxVocabSize) {
     throw new TokenizerJsonError(
       'model.vocab',
-      `ids go up to ${size - 1}, more than this package supports (16,777,215)`,
+      `ids go up to ${size - 1}, more than the limit of ${maxVocabSize} tokens; ` +
+        'if the file is genuine, raise the limit with the maxVocabSize option',
+    );
+  }
+  // More ids than entries means a gap: find it without allocating `size` slots, so that a tiny
+  // file with one huge id cannot make us allocate a huge table.
+  const count = vocab.length + added.length;
+  if (size > count) {
+    const present = new Uint8Array(count);
+    for (const [, id] of vocab) if (id < count) present[id] = 1;
+    for (const t of added) if (t.id < count) present[t.id] = 1;
+    throw new TokenizerJsonError(
+      'model.vocab',
+      `no token has id ${present.indexOf(0)}; ids must run from 0 to ${size - 1} without gaps`,
     );
   }
   const byId = new Array<string | undefined>(size);
@@ -226,8 +308,8 @@ export function layoutIds(
     const other = byId[id];
     if (other !== undefined) {
       throw new TokenizerJsonError(
-        `model.vocab[${JSON.stringify(token)}]`,
-        `id ${id} is also used by ${JSON.stringify(other)}; every token needs its own id`,
+        vocabPath(token),
+        `id ${id} is also used by ${preview(other)}; every token needs its own id`,
       );
     }
     byId[id] = token;
@@ -238,7 +320,7 @@ export function layoutIds(
     if (other !== undefined && other !== t.content) {
       throw new TokenizerJsonError(
         `added_tokens[${i}].id`,
-        `id ${t.id} of ${JSON.stringify(t.content)} is already the vocabulary token ${JSON.stringify(other)}`,
+        `id ${t.id} of ${preview(t.content)} is already the vocabulary token ${preview(other)}`,
       );
     }
     addedIds.add(t.id);
@@ -249,7 +331,7 @@ export function layoutIds(
     if (id !== undefined && id !== t.id) {
       throw new TokenizerJsonError(
         `added_tokens[${i}]`,
-        `${JSON.stringify(t.content)} has id ${t.id} here but id ${id} in model.vocab; use the same id`,
+        `${preview(t.content)} has id ${t.id} here but id ${id} in model.vocab; use the same id`,
       );
     }
   }

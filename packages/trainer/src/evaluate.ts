@@ -37,6 +37,21 @@ export async function evaluate(
   tokens: ArrayLike<number>,
   { seqLen = model.config.max_seq_len, batchSize = 16, maxWindows }: EvaluateOptions = {},
 ): Promise<EvalResult> {
+  for (const [name, value] of [
+    ['seqLen', seqLen],
+    ['batchSize', batchSize],
+    ['maxWindows', maxWindows ?? 1],
+  ] as const) {
+    if (!(Number.isInteger(value) && value >= 1))
+      throw new RangeError(`evaluate: ${name} = ${value} must be a positive integer.`);
+  }
+  if (!(tokens instanceof Int32Array)) {
+    if (tokens === null || typeof tokens !== 'object' || typeof tokens.length !== 'number')
+      throw new TypeError(`evaluate: tokens must be an Int32Array or number[] of token ids.`);
+    for (let i = 0; i < tokens.length; i++)
+      if (!Number.isInteger(tokens[i]))
+        throw new DataError(`evaluate: token ${i} is ${tokens[i]}, not an integer token id.`);
+  }
   const stream = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
   if (seqLen > model.config.max_seq_len) {
     throw new DataError(

@@ -21,6 +21,7 @@ export {
   type GenerateResult,
   generate,
   generateText,
+  MAX_NEW_TOKENS,
   nextTokenProbabilities,
   type SampleOptions,
   type SamplingOptions,
@@ -42,3 +43,4 @@ export {
   TrainingError,
   validateTrainerState,
 } from './trainer.js';
+export { yieldToEventLoop } from './yield.js';

@@ -3,10 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ConfigInput, PrimerModel } from '@primer-ez/primer-layers';
 import { values } from '@primer-ez/test-utils';
+import { trainCharTokenizer } from '@primer-ez/tokenizer';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitTokens } from './data.js';
+import { evaluate } from './evaluate.js';
 import { RunDirectory, readSnapshotDir } from './node.js';
+import { generate, generateText, MAX_NEW_TOKENS } from './sample.js';
 import { type TrainEvent, Trainer, TrainingError, validateTrainerState } from './trainer.js';
 
 const config: ConfigInput = {
@@ -210,5 +213,61 @@ describe('RunDirectory recovers from a save killed at any point', () => {
     const dir = await run('incomplete-newest');
     rmSync(join(ckpt(dir, 2), 'optimizer.safetensors'));
     expect(await (await RunDirectory.open(dir)).checkpointDir()).toBe(ckpt(dir, 1));
+  });
+});
+
+describe('abort signals fire during long loops (timers are not starved)', () => {
+  it('AbortSignal.timeout stops a huge generation; beyond MAX_NEW_TOKENS is refused', async () => {
+    const tokenizer = trainCharTokenizer('abcdefg');
+    const model = PrimerModel.create(config, { seed: 9 });
+    const result = await generateText(model, tokenizer, 'ab', {
+      maxNewTokens: MAX_NEW_TOKENS,
+      signal: AbortSignal.timeout(300),
+      seed: 1,
+    });
+    expect(result.stoppedBy).toBe('abort');
+    expect(result.tokens.length).toBeGreaterThan(0);
+    expect(result.tokens.length).toBeLessThan(MAX_NEW_TOKENS);
+    await expect(
+      generateText(model, tokenizer, 'ab', { maxNewTokens: MAX_NEW_TOKENS + 1 }),
+    ).rejects.toThrow(
+      `maxNewTokens = ${MAX_NEW_TOKENS + 1} must be an integer in [0, ${MAX_NEW_TOKENS}]; for longer texts, generate again`,
+    );
+    model.dispose();
+  });
+
+  it('AbortSignal.timeout stops Trainer.run even when no event handler does I/O', async () => {
+    const model = PrimerModel.create(config, { seed: 10 });
+    const trainer = new Trainer(model, data, { ...small, totalSteps: 1_000_000 });
+    const events: TrainEvent[] = [];
+    await trainer.run({ signal: AbortSignal.timeout(300), onEvent: (e) => void events.push(e) });
+    expect(events.at(-1)).toMatchObject({ type: 'done', reason: 'aborted' });
+    expect(trainer.step).toBeGreaterThan(0);
+    trainer.dispose();
+    model.dispose();
+  });
+});
+
+describe('bad arguments are refused at the API boundary', () => {
+  it('generate and evaluate name the argument and what it must be', async () => {
+    const tokenizer = trainCharTokenizer('abcdefg');
+    const model = PrimerModel.create(config, { seed: 11 });
+    const bad = (x: unknown) => x as never;
+    expect(() => generate(bad({}), tokenizer, 'ab')).toThrow(
+      'generate: model must be a PrimerModel (PrimerModel.create or loadCheckpoint); got an object (Object).',
+    );
+    expect(() => generate(model, bad([1, 2]), 'ab')).toThrow(
+      'generate: tokenizer must be a @primer-ez/tokenizer Tokenizer (the one the model was trained with); got an array.',
+    );
+    expect(() => generate(model, tokenizer, bad([1, 2]))).toThrow(
+      'generate: prompt must be a string; got an array.',
+    );
+    await expect(evaluate(model, data.validation, { seqLen: 0 })).rejects.toThrow(
+      'evaluate: seqLen = 0 must be a positive integer.',
+    );
+    await expect(evaluate(model, [1, 2, 3.5, 4, 5, 6, 1, 2, 3], { seqLen: 4 })).rejects.toThrow(
+      'evaluate: token 2 is 3.5, not an integer token id.',
+    );
+    model.dispose();
   });
 });

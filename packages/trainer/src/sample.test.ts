@@ -434,8 +434,14 @@ describeEachBackend('generate', () => {
         { repetitionPenalty: 0 },
         'repetitionPenalty = 0 must be a finite number > 0 (1 means no penalty).',
       ],
-      [{ maxNewTokens: -1 }, 'maxNewTokens = -1 must be an integer ≥ 0.'],
-      [{ maxNewTokens: 1.5 }, 'maxNewTokens = 1.5 must be an integer ≥ 0.'],
+      [
+        { maxNewTokens: -1 },
+        'maxNewTokens = -1 must be an integer in [0, 4194304]; for longer texts, generate again from the end of the last one.',
+      ],
+      [
+        { maxNewTokens: 1.5 },
+        'maxNewTokens = 1.5 must be an integer in [0, 4194304]; for longer texts, generate again from the end of the last one.',
+      ],
       [{ stop: [''] }, 'stop[0] = "" must be a non-empty, well-formed string.'],
       [
         { stopTokens: [999] },

@@ -7,6 +7,10 @@ import { Decoder, type PrimerModel } from '@primer-ez/primer-layers';
 import { isWellFormed, type Tokenizer } from '@primer-ez/tokenizer';
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from './rng.js';
+import { periodicYield } from './yield.js';
+
+/** The most tokens one {@link generate} call produces (about 4 MB of text for a char model). */
+export const MAX_NEW_TOKENS = 2 ** 22;
 
 /** The next-token rule's knobs, shared by {@link sampleNext} and {@link generate}. */
 export interface SamplingOptions {
@@ -91,8 +95,10 @@ function resolveOptions(options: SampleOptions, vocabSize: number): ResolvedOpti
   const sampling = resolveSampling(options);
   const { maxNewTokens = 100, stop = [], stopTokens = [], useCache = true, signal } = options;
   const seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
-  if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0)) {
-    throw new RangeError(`maxNewTokens = ${maxNewTokens} must be an integer ≥ 0.`);
+  if (!(Number.isInteger(maxNewTokens) && maxNewTokens >= 0 && maxNewTokens <= MAX_NEW_TOKENS)) {
+    throw new RangeError(
+      `maxNewTokens = ${maxNewTokens} must be an integer in [0, ${MAX_NEW_TOKENS}]; for longer texts, generate again from the end of the last one.`,
+    );
   }
   if (!Number.isFinite(seed)) throw new RangeError(`seed = ${seed} must be a finite number.`);
   stop.forEach((s, i) => {
@@ -313,6 +319,7 @@ export function generate(
   prompt: string,
   options: SampleOptions = {},
 ): AsyncGenerator<string, GenerateResult> {
+  checkArguments(model, tokenizer, prompt);
   const vocabSize = tokenizer.vocabSize;
   if (vocabSize > model.config.vocab_size) {
     throw new RangeError(
@@ -331,6 +338,41 @@ export function generate(
     ids = [start];
   }
   return run(model, tokenizer, ids, resolved);
+}
+
+/** Type checks at the API boundary, for JavaScript callers and values read from elsewhere. */
+function checkArguments(model: unknown, tokenizer: unknown, prompt: unknown): void {
+  // Duck-typed, not instanceof: two copies of primer-layers in one app must still work together.
+  const m = model as Partial<PrimerModel> | null;
+  if (
+    typeof m !== 'object' ||
+    m === null ||
+    typeof m.forward !== 'function' ||
+    typeof m.config !== 'object'
+  )
+    throw new TypeError(
+      `generate: model must be a PrimerModel (PrimerModel.create or loadCheckpoint); got ${typeName(model)}.`,
+    );
+  const t = tokenizer as Partial<Tokenizer> | null;
+  if (
+    typeof t !== 'object' ||
+    t === null ||
+    typeof t.encode !== 'function' ||
+    typeof t.createStreamDecoder !== 'function' ||
+    !Number.isInteger(t.vocabSize)
+  )
+    throw new TypeError(
+      `generate: tokenizer must be a @primer-ez/tokenizer Tokenizer (the one the model was trained with); got ${typeName(tokenizer)}.`,
+    );
+  if (typeof prompt !== 'string')
+    throw new TypeError(`generate: prompt must be a string; got ${typeName(prompt)}.`);
+}
+
+function typeName(x: unknown): string {
+  if (x === null) return 'null';
+  if (Array.isArray(x)) return 'an array';
+  if (typeof x === 'object') return `an object (${x.constructor?.name ?? 'no prototype'})`;
+  return typeof x;
 }
 
 async function* run(
@@ -352,7 +394,9 @@ async function* run(
   let stoppedBy: GenerateResult['stoppedBy'] = 'maxNewTokens';
   try {
     let feed = promptIds; // what the decoder has not seen yet
+    const breathe = periodicYield();
     for (let step = 0; step < maxNewTokens; step++) {
+      await breathe(); // lets timers and signal handlers run, so `signal` can fire mid-generation
       if (signal?.aborted) {
         stoppedBy = 'abort';
         break;

@@ -13,6 +13,7 @@ import { type EvalResult, evaluate } from './evaluate.js';
 import { AdamW, clipByGlobalNorm } from './optim.js';
 import { Rng } from './rng.js';
 import { learningRate, type Schedule, validateSchedule } from './schedule.js';
+import { yieldToEventLoop } from './yield.js';
 
 /** Hyper-parameters of a run. The defaults are the project's recipe (see BENCHMARKS.md). */
 export interface TrainerOptions {
@@ -354,6 +355,7 @@ export class Trainer {
     const firstStep = this.step;
     let recentMs = 0;
     while (this.step < steps) {
+      await yieldToEventLoop(); // timers and signal handlers (SIGINT, a timeout) get their turn
       if (signal?.aborted) {
         await save('interrupt');
         await emit({ type: 'done', step: this.step, reason: 'aborted' });
