@@ -366,13 +366,22 @@ describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
       ['generate', '--checkpoint', 'RUN', '--prompt', 'x', '--max-new-tokens', '99999999999'],
       /maxNewTokens = 99999999999 must be an integer in \[0, 4194304\]/,
     ],
-    [['generate', '--checkpoint', 'RUN', '--prompt', ''], /generate: --prompt is empty; give some text/],
-    [['train', '--preset', 'tiny', '--batch-size', '0'], /train: --batch-size "0" is not an integer ≥ 1/],
+    [
+      ['generate', '--checkpoint', 'RUN', '--prompt', ''],
+      /generate: --prompt is empty; give some text/,
+    ],
+    [
+      ['train', '--preset', 'tiny', '--batch-size', '0'],
+      /train: --batch-size "0" is not an integer ≥ 1/,
+    ],
     [
       ['train', '--preset', 'tiny', '--seq-len', '100000'],
       /seqLen = 100000 exceeds the model's max_seq_len/,
     ],
-    [['info', '--checkpoint', 'HOSTILE'], /--checkpoint .*hostile: header length \d+ is above the 100000000-byte cap/],
+    [
+      ['info', '--checkpoint', 'HOSTILE'],
+      /--checkpoint .*hostile: header length \d+ is above the 100000000-byte cap/,
+    ],
     [['train', '--preset', 'tiny', '--out', 'FILE/run'], /cannot write the run directory/],
     [
       ['info', '--checkpoint', 'OTHER'],
