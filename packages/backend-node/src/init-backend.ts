@@ -31,10 +31,16 @@ export interface Environment {
   probeCuda(): Promise<CudaProbe>;
 }
 
+/** The only packages {@link Environment.importPackage} loads: the optional native backends. */
+const OPTIONAL_PEERS = new Set(['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']);
+
 const nodeEnvironment: Environment = {
   // NOTE: a specifier in a variable, so that neither TypeScript nor a bundler insists on the
   // optional peer dependency being installed.
-  importPackage: (name) => import(name),
+  importPackage: (name) => {
+    if (!OPTIONAL_PEERS.has(name)) throw new Error(`internal: ${name} is not an optional peer`);
+    return import(name); // supply-chain-ok: one of OPTIONAL_PEERS, never data
+  },
   probeCuda: () => probeCuda(),
 };
 
