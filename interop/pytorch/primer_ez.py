@@ -36,6 +36,7 @@ import os
 import struct
 import sys
 import tempfile
+import zlib
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Tuple, Union
 
@@ -519,6 +520,13 @@ def write_safetensors(
         }
         chunks.append(data)
         offset += len(data)
+    if "__metadata__" in header and "crc32" in header["__metadata__"]:  # type: ignore[operator]
+        raise SafetensorsError("metadata key 'crc32' is computed by the writer; do not pass it")
+    # CRC-32 of the data section, as the TypeScript writer stores it (8 lowercase hex digits).
+    crc = 0
+    for c in chunks:
+        crc = zlib.crc32(c, crc)
+    header.setdefault("__metadata__", {})["crc32"] = f"{crc:08x}"  # type: ignore[index]
     hbytes = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     hbytes += b" " * ((-len(hbytes)) % 8)
     with open(path, "wb") as f:
@@ -607,6 +615,13 @@ def read_safetensors(path: PathLike, upcast: bool = True) -> Dict[str, torch.Ten
         if upcast and t.dtype == torch.float16:
             t = t.float()
         out[name] = t
+    meta = header.get("__metadata__", {})
+    if isinstance(meta, dict) and isinstance(meta.get("crc32"), str):
+        actual = f"{zlib.crc32(buf[start:]):08x}"
+        if actual != meta["crc32"]:
+            raise SafetensorsError(
+                f"{p}: data section CRC-32 {actual} does not match the stored {meta['crc32']}: the file is corrupted"
+            )
     spans.sort()
     for (b0, e0, n0), (b1, _, n1) in zip(spans, spans[1:]):
         if b1 < e0:
@@ -654,7 +669,9 @@ def save_checkpoint(model: PrimerEZ, directory: PathLike, metadata: Optional[Map
     if list(state) != list(shapes):
         raise CheckpointError(f"model state dict keys {list(state)} do not match the config's {list(shapes)}")
     tensors = {k: state[k].detach().to(torch.float32).cpu().contiguous() for k in shapes}
-    meta = {"format": "pt"}
+    # The config also travels inside the weights, so that the TypeScript loader can tell a
+    # damaged config.json from a different model (it compares every key but dropout).
+    meta = {"format": "pt", "model_type": "primer-ez", "config": json.dumps(cfg.to_dict(), separators=(",", ":"))}
     meta.update(metadata or {})
 
     def write_config(p: str) -> None:

@@ -13,6 +13,7 @@ import struct
 import sys
 import tempfile
 import unittest
+import zlib
 
 import torch
 import torch.nn.functional as F
@@ -221,11 +222,24 @@ class TestSafetensors(unittest.TestCase):
         for k, t in tensors.items():
             self.assertEqual(back[k].dtype, t.dtype, k)
             self.assertTrue(torch.equal(back[k], t), k)
-        self.assertEqual(read_safetensors_metadata(self.path), {"format": "pt", "note": "héllo"})
+        self.assertEqual(
+            read_safetensors_metadata(self.path),
+            {"format": "pt", "note": "héllo", "crc32": f"{zlib.crc32(buf[8 + n :]):08x}"},
+        )
         # a tensor's bytes are its little-endian values
         self.assertEqual(
             struct.unpack("<15f", buf[8 + n : 8 + n + 60]), tuple(tensors["a"].reshape(-1).tolist())
         )
+
+    def test_a_flipped_data_byte_fails_the_crc(self):
+        write_safetensors(self.path, {"a": torch.arange(8, dtype=torch.float32)})
+        with open(self.path, "r+b") as f:
+            f.seek(-3, os.SEEK_END)
+            byte = f.read(1)
+            f.seek(-3, os.SEEK_END)
+            f.write(bytes([byte[0] ^ 0x10]))
+        with self.assertRaisesRegex(SafetensorsError, "CRC-32 .* does not match .*: the file is corrupted"):
+            read_safetensors(self.path)
 
     def test_half_and_bfloat16_are_upcast(self):
         x = torch.randn(4, 6) * 10
