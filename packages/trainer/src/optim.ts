@@ -59,8 +59,9 @@ export class AdamW {
         param.name,
         {
           param,
-          m: tf.variable(tf.zerosLike(param.variable), false),
-          v: tf.variable(tf.zerosLike(param.variable), false),
+          // tidy: the zeros each variable is made from would otherwise outlive it.
+          m: tf.tidy(() => tf.variable(tf.zerosLike(param.variable), false)),
+          v: tf.tidy(() => tf.variable(tf.zerosLike(param.variable), false)),
         },
       ]),
     );
@@ -110,7 +111,9 @@ export class AdamW {
             `optimizer state: '${key}' has shape [${saved.shape}]; the model needs [${slot.shape}].`,
           );
         }
-        slot.assign(tf.tensor(saved.data, saved.shape, 'float32'));
+        const value = tf.tensor(saved.data, saved.shape, 'float32');
+        slot.assign(value);
+        value.dispose();
       }
     }
     const expected = this.slots.size * 2;
@@ -134,7 +137,9 @@ export function clipByGlobalNorm(
   grads: ReadonlyMap<string, tf.Tensor>,
   maxNorm: number,
 ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
-  const norm = tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+  // stack + sum, not addN: WebGL's addN splits more than 16 inputs and leaks the halves' textures.
+  const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
+  const norm = tf.sqrt(tf.sum(tf.stack(squares))) as tf.Scalar;
   if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) return { grads: new Map(grads), norm };
   const scale = tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6)));
   return { grads: new Map([...grads].map(([k, g]) => [k, tf.mul(g, scale)])), norm };

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitTokens } from './data.js';
 import { evaluate } from './evaluate.js';
 import { RunDirectory, readSnapshotDir } from './node.js';
+import { clipByGlobalNorm } from './optim.js';
 import { generate, generateText, MAX_NEW_TOKENS } from './sample.js';
 import { type TrainEvent, Trainer, TrainingError, validateTrainerState } from './trainer.js';
 
@@ -269,5 +270,40 @@ describe('bad arguments are refused at the API boundary', () => {
       'evaluate: token 2 is 3.5, not an integer token id.',
     );
     model.dispose();
+  });
+});
+
+describe('no tensors outlive their owner (cpu)', () => {
+  it('Trainer construction, restore and a failed restore leave tf.memory() as it was', async () => {
+    const model = PrimerModel.create(config, { seed: 12 });
+    const before = tf.memory().numTensors;
+    const trainer = new Trainer(model, data, small);
+    await trainer.trainStep();
+    const snapshot = await trainer.snapshot();
+    trainer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+    const empty = tf.memory().numTensors;
+    const restored = Trainer.restore(snapshot, data);
+    expect(restored.step).toBe(1);
+    restored.dispose();
+    restored.model.dispose();
+    expect(tf.memory().numTensors).toBe(empty);
+    expect(() => Trainer.restore(snapshot, data, { batchSize: 0 })).toThrow(/batchSize = 0/);
+    const broken = { ...snapshot, optimizer: snapshot.optimizer.slice(0, 100) };
+    expect(() => Trainer.restore(broken, data)).toThrow();
+    expect(tf.memory().numTensors).toBe(empty);
+  });
+
+  it('clipByGlobalNorm over many gradients equals the norm of their concatenation', () => {
+    const grads = new Map(
+      Array.from({ length: 40 }, (_, i) => [`g${i}`, tf.fill([3], i / 10)] as const),
+    );
+    const { grads: clipped, norm } = clipByGlobalNorm(grads, 1);
+    const expected = Math.sqrt(
+      Array.from({ length: 40 }, (_, i) => 3 * (i / 10) ** 2).reduce((a, b) => a + b),
+    );
+    expect(norm.dataSync()[0]).toBeCloseTo(expected, 4);
+    tf.dispose([...grads.values(), ...clipped.values(), norm]);
   });
 });

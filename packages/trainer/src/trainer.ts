@@ -437,9 +437,26 @@ export class Trainer {
   ): Trainer {
     const state = validateTrainerState(snapshot.state);
     const model = deserializeCheckpoint(snapshot.model);
-    const trainer = new Trainer(model, data, { ...state.options, ...overrides }, tokenizer);
-    const { tensors, metadata } = readSafetensors(snapshot.optimizer);
-    trainer.optimizer.load(tensors, Number(metadata.step ?? state.step));
+    let trainer: Trainer;
+    try {
+      trainer = new Trainer(model, data, { ...state.options, ...overrides }, tokenizer);
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+    try {
+      const { tensors, metadata } = readSafetensors(snapshot.optimizer);
+      const step = Number(metadata.step ?? state.step);
+      if (!(Number.isSafeInteger(step) && step >= 0))
+        throw new TrainingError(
+          `optimizer.safetensors: step ${JSON.stringify(metadata.step)} is not an integer ≥ 0; the checkpoint is damaged.`,
+        );
+      trainer.optimizer.load(tensors, step);
+    } catch (error) {
+      trainer.dispose();
+      model.dispose();
+      throw error;
+    }
     trainer.step = state.step;
     trainer.rng.restore(state.rng);
     trainer.bestValLoss = state.bestValLoss ?? Number.POSITIVE_INFINITY;
