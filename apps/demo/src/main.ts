@@ -15,12 +15,14 @@ import { KeepPanel } from './page/keep-panel.js';
 import { Lab } from './page/lab.js';
 import { Race } from './page/race.js';
 import { RaceChart } from './page/race-chart.js';
+import { RecoveryPanel } from './page/recovery-panel.js';
+import { Saver } from './page/saver.js';
 import { updateScoreboard } from './page/scoreboard.js';
 import { SettingsForm } from './page/settings-form.js';
-import { forget, keep, restore } from './page/storage.js';
+import { forget, restore } from './page/storage.js';
 import { lengthProblem } from './shared/corpus.js';
 import { formatLoss } from './shared/format.js';
-import { type ExportedCheckpoint, ROLE_LABEL, ROLES, type Role } from './shared/protocol.js';
+import { ROLE_LABEL, ROLES } from './shared/protocol.js';
 import { RaceHistory } from './shared/race-history.js';
 
 const raceStatus = byId('race-status');
@@ -40,14 +42,21 @@ const corpus = new CorpusPanel(() => refresh());
 const race = new Race(
   lab,
   () => raceChanged(),
-  () => saveWork('the race ended'),
+  (): Promise<void> => saver.saveAll('the race ended'),
 );
 const charts = [
   new RaceChart(byId('chart-step'), 'step'),
   new RaceChart(byId('chart-time'), 'time'),
 ];
 const generatePanel = new GeneratePanel(lab);
-const keepPanel = new KeepPanel(lab, corpus, refusal, () => saveWork(undefined));
+const keepPanel = new KeepPanel(
+  lab,
+  corpus,
+  refusal,
+  (): Promise<void> => saver.saveAll(undefined),
+);
+const saver: Saver = new Saver(lab, race, corpus, form, keepPanel);
+const recoveryPanel = new RecoveryPanel(lab, race, saver);
 const debugPanel = new DebugPanel(lab);
 let backendStarting = true;
 
@@ -55,6 +64,9 @@ lab.onEvent((event) => {
   if (event.type === 'step' || event.type === 'eval') {
     for (const chart of charts) chart.update(race.history.toJSON());
     updateScoreboard(race, lab);
+  } else if (event.type === 'checkpoint') {
+    // Reported on the page when it fails; the race goes on either way.
+    void saver.checkpoint(event.role, event.checkpoint);
   }
 });
 lab.onChange(() => refresh());
@@ -78,6 +90,7 @@ function refresh(): void {
   corpus.lock(race.active);
   keepPanel.refresh(busy);
   generatePanel.refresh();
+  recoveryPanel.refresh();
   updateScoreboard(race, lab);
 }
 
@@ -93,6 +106,11 @@ function raceChanged(): void {
     preparing: 'Preparing: building the tokenizer, both models and their trainers…',
     running: `Racing on ${lab.backend?.backend ?? 'the backend'}: both models are training (numbers in the table below).`,
     paused: `Paused (${steps.join(', ')}). Resume, or Stop to end the race.`,
+    interrupted: `Interrupted: ${ROLES.filter((role) => lab.lost[role])
+      .map((role) => ROLE_LABEL[role])
+      .join(
+        ' and ',
+      )} lost the WebGL context; the race waits. Resume from the last checkpoint (below), or Stop to end the race.`,
     finished: `Finished. Validation loss: ${losses.join(', ')}.`,
     failed: `The race stopped: ${race.error ?? 'unknown error'}`,
   }[race.state];
@@ -132,41 +150,6 @@ async function startBackend(device: BrowserDevice): Promise<void> {
   }
 }
 
-/** Keeps both models, the race and the person's own text in IndexedDB. */
-async function saveWork(why: string | undefined): Promise<void> {
-  const models: Partial<Record<Role, ExportedCheckpoint>> = {};
-  const savedAt = new Date().toISOString();
-  for (const role of ROLES) {
-    const summary = lab.models[role];
-    if (summary === undefined) continue;
-    const exported = await lab.worker(role).rpc.call('exportCheckpoint', {});
-    exported.meta = { ...summary.meta, savedAt };
-    models[role] = exported;
-    summary.meta.savedAt = savedAt;
-  }
-  const current = corpus.current().corpus;
-  try {
-    await keep(models, {
-      history: race.history.toJSON(),
-      corpus:
-        current && current.source !== 'moby'
-          ? { name: current.name, text: current.text }
-          : undefined,
-      form: form.values(),
-    });
-  } catch (error) {
-    keepPanel.say(`Could not save in this browser: ${(error as Error).message}`, true);
-    return;
-  }
-  const names = Object.values(models).map(
-    (m) => `${ROLE_LABEL[m.meta.role]} (step ${m.meta.step})`,
-  );
-  keepPanel.say(
-    `Saved ${names.join(' and ') || 'the race'} in this browser${why ? ` when ${why}` : ''}; it will all be here after a reload.`,
-  );
-  refresh();
-}
-
 /** Puts back what was kept in IndexedDB. */
 async function restoreWork(): Promise<void> {
   const { models, state } = await restore();
@@ -177,6 +160,9 @@ async function restoreWork(): Promise<void> {
     const checkpoint = models[role];
     if (checkpoint === undefined) continue;
     await lab.load(role, checkpoint);
+    if (checkpoint.meta.savedAt !== undefined) {
+      saver.lastSaved[role] = { step: checkpoint.meta.step, savedAt: checkpoint.meta.savedAt };
+    }
     restored.push(`${ROLE_LABEL[role]} (step ${checkpoint.meta.step})`);
   }
   if (state.history) race.restore(RaceHistory.fromJSON(state.history));
@@ -246,6 +232,8 @@ Object.assign(window, {
     state: () => race.state,
     history: () => race.history.toJSON(),
     tensorLog: () => structuredClone(race.tensorLog),
+    lastSaved: () => structuredClone(saver.lastSaved),
+    resumedFrom: () => ({ ...race.resumedFrom }),
     scores: () => ({ ...keepPanel.scores }),
     backend: () => lab.backend,
     models: () => structuredClone(lab.models),

@@ -1,8 +1,10 @@
 // End to end, in headless Chromium against the production build: the page loads and starts its
 // backend; a short race on WebGL and one on wasm both learn; generation streams; a checkpoint
 // saved from the page scores the same in `primer-ez eval`, and one trained by the CLI scores the
-// same in the page; a reload restores the models kept in IndexedDB; no console errors and no
-// tensor leaks. Screenshots go to test-artifacts/ (race.png, race-wasm.png, phone.png).
+// same in the page; a reload restores the models kept in IndexedDB; a save that fails in the
+// browser's IndexedDB leaves the previous one whole; a lost WebGL context stops one racer and the
+// race resumes from its last checkpoint; no console errors and no tensor or texture leaks.
+// Screenshots go to test-artifacts/ (race.png, lost-context.png, race-wasm.png, phone.png).
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -10,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { unzipSync } from 'fflate';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HistoryData } from '../src/shared/race-history.js';
+import type { HistoryData, Point } from '../src/shared/race-history.js';
 import { ARTIFACTS, buildApp, launch, primerEz, serve, watchErrors } from './harness.js';
 
 /**
@@ -26,10 +28,63 @@ const WASM_RACE: RacePlan = { steps: 60, evalEvery: 20 };
 /** The CLI and the page compute the same mean cross-entropy to float32 rounding. */
 const LOSS_TOLERANCE = 1e-4;
 
+type Role = 'primer' | 'vanilla';
+
+interface MemoryEntry {
+  step: number;
+  numTensors: number;
+  gpu?: { bytesInUse: number; bytesAllocated: number; texturesInUse: number };
+}
+
 interface DemoHooks {
   state(): string;
   history(): HistoryData;
-  tensorLog(): Record<'primer' | 'vanilla', { step: number; numTensors: number }[]>;
+  tensorLog(): Record<Role, MemoryEntry[]>;
+  resumedFrom(): Partial<Record<Role, number>>;
+}
+
+const hooks = (
+  page: Page,
+): Promise<{ history: HistoryData; resumedFrom: Partial<Record<Role, number>> }> =>
+  page.evaluate(() => {
+    const demo = (window as unknown as { primerDemo: DemoHooks }).primerDemo;
+    return { history: demo.history(), resumedFrom: demo.resumedFrom() };
+  });
+
+/**
+ * Makes the page's next IndexedDB save that writes `role`'s model fail for real, part-way, in one
+ * of the two ways a write fails:
+ * - `throws`: the model's `put` is queued in the transaction, then the save's next `put` throws
+ *   the QuotaExceededError a full disk gives. Only an aborted transaction keeps that first write
+ *   out (a transaction left running would commit it).
+ * - `rejects`: the model is written with `add` over its existing key, so IndexedDB itself fails
+ *   the request later, with a ConstraintError, after the save's other writes were queued.
+ */
+async function failNextSaveOf(page: Page, role: Role, how: 'throws' | 'rejects'): Promise<void> {
+  await page.evaluate(
+    ([target, mode]) => {
+      const put = IDBObjectStore.prototype.put;
+      let queued = false;
+      IDBObjectStore.prototype.put = function (
+        this: IDBObjectStore,
+        value: unknown,
+        key?: IDBValidKey,
+      ) {
+        if (queued) {
+          IDBObjectStore.prototype.put = put;
+          throw new DOMException('the quota is full (injected by the test)', 'QuotaExceededError');
+        }
+        if (key === target && mode === 'rejects') {
+          IDBObjectStore.prototype.put = put;
+          return this.add(value, key);
+        }
+        const request = put.call(this, value, key);
+        queued = key === target;
+        return request;
+      };
+    },
+    [role, how] as const,
+  );
 }
 
 const work = mkdtempSync(join(tmpdir(), 'primer-ez-demo-e2e-'));
@@ -98,8 +153,14 @@ async function raceSettings(page: Page, plan: RacePlan): Promise<void> {
   await page.fill('#lr', '0.01');
 }
 
-/** Starts the race (pausing and resuming it at `pauseAt` steps) and waits for its end. */
-async function race(page: Page, { pauseAt }: { pauseAt?: number } = {}): Promise<HistoryData> {
+/**
+ * Starts the race (pausing and resuming it at `pauseAt` steps, then running `during`) and waits
+ * for its end.
+ */
+async function race(
+  page: Page,
+  { pauseAt, during }: { pauseAt?: number; during?: () => Promise<void> } = {},
+): Promise<HistoryData> {
   await page.click('#start');
   await page.waitForSelector('#race-status[data-state="running"]', { timeout: 60_000 });
   if (pauseAt !== undefined) {
@@ -123,6 +184,7 @@ async function race(page: Page, { pauseAt }: { pauseAt?: number } = {}): Promise
     expect(await steps()).toEqual(paused); // nothing trains while paused
     await page.click('#pause');
   }
+  await during?.();
   await page.waitForSelector(
     '#race-status[data-state="finished"], #race-status[data-state="failed"]',
     { timeout: 150_000 },
@@ -158,19 +220,100 @@ function expectBothLearn(
   return summary;
 }
 
-/** No leaks: each worker's tensor count is the same after every step from the first validation on. */
+/**
+ * No leaks: each worker's tensor count — and on WebGL the textures holding tensors — is the same
+ * after every step from its first validation on (for a resumed racer, its new worker's first).
+ */
 async function expectFlatMemory(page: Page, plan: RacePlan): Promise<void> {
-  const tensorLog = await page.evaluate(() =>
-    (window as unknown as { primerDemo: DemoHooks }).primerDemo.tensorLog(),
-  );
+  const { tensorLog, resumedFrom } = await page.evaluate(() => {
+    const demo = (window as unknown as { primerDemo: DemoHooks }).primerDemo;
+    return { tensorLog: demo.tensorLog(), resumedFrom: demo.resumedFrom() };
+  });
   for (const role of ['primer', 'vanilla'] as const) {
-    const later = tensorLog[role].filter((e) => e.step >= plan.evalEvery).map((e) => e.numTensors);
+    const from = (resumedFrom[role] ?? 0) + plan.evalEvery;
+    const later = tensorLog[role].filter((e) => e.step >= from);
     expect(later.length).toBeGreaterThan(5);
-    expect(new Set(later)).toEqual(new Set([later[0]]));
+    const flat = (values: (number | undefined)[], what: string) =>
+      expect(
+        new Set(values),
+        `${role}: ${what} after each step from step ${from} (a leak if it grows)`,
+      ).toEqual(new Set([values[0]]));
+    flat(
+      later.map((e) => e.numTensors),
+      'tensors',
+    );
+    if (later[0]!.gpu !== undefined) {
+      flat(
+        later.map((e) => e.gpu?.bytesInUse),
+        'bytes of WebGL textures in use',
+      );
+      flat(
+        later.map((e) => e.gpu?.texturesInUse),
+        'WebGL textures in use',
+      );
+      const allocated = later.map((e) => e.gpu!.bytesAllocated);
+      console.log(
+        `[demo e2e] ${role} WebGL textures from step ${from}: ${later[0]!.gpu.texturesInUse} in use, ${later[0]!.gpu.bytesInUse} B; allocated ${Math.min(...allocated)}–${Math.max(...allocated)} B`,
+      );
+    }
     expect(await page.getAttribute(`#memory-${role}`, 'data-num-tensors')).toBe(
-      String(later.at(-1)),
+      String(later.at(-1)!.numTensors),
     );
   }
+}
+
+/**
+ * Mid-race on WebGL: Primer EZ's checkpoint at step 10 is kept; its save at step 20 fails in
+ * IndexedDB, asynchronously (the page says so, training goes on); then its worker loses the WebGL context for
+ * real. The race waits, says so, and resumes Primer EZ from step 10 — the failed save left the
+ * step-10 checkpoint whole. Returns the lost run's steps after step 10, to compare.
+ */
+async function failASaveThenLoseTheContext(page: Page): Promise<Point[]> {
+  await page.waitForSelector('#save-status[data-primer-step="10"]', { timeout: 60_000 });
+  await failNextSaveOf(page, 'primer', 'rejects');
+  await page.waitForSelector('#save-status[data-failed~="primer"]', { timeout: 60_000 });
+  expect(await page.textContent('#save-status')).toMatch(
+    /^Could not save Primer EZ at step 20 in this browser: ConstraintError: .+ The previous save \(step 10\) is kept as it was\. Training goes on\. Kept in this browser: Primer EZ at step 10 /,
+  );
+  // Training goes on after the failed save.
+  await page.waitForFunction(
+    () =>
+      (window as unknown as { primerDemo: DemoHooks }).primerDemo.history().train.primer.length >=
+      22,
+    undefined,
+    { timeout: 60_000 },
+  );
+  await page.click('#debug summary'); // the debug panel is a closed <details>
+  await page.click('#lose-context-primer');
+  await page.waitForSelector('#race-status[data-state="interrupted"]', { timeout: 30_000 });
+  expect(await page.textContent('#race-status')).toMatch(
+    /^Interrupted: Primer EZ lost the WebGL context; the race waits\./,
+  );
+  expect(await page.isVisible('#recovery')).toBe(true);
+  expect(await page.textContent('#recovery-message')).toMatch(
+    /^Primer EZ stopped at step \d+: the WebGL context was lost .*\. Resume from the last checkpoint: step 10, kept in this browser at /,
+  );
+  expect(await page.textContent('#model-primer')).toMatch(/lost with the WebGL context/);
+  await page
+    .locator('section', { has: page.locator('#recovery') })
+    .screenshot({ path: join(ARTIFACTS, 'lost-context.png') });
+  const { history: lost } = await hooks(page);
+  const lostRun = lost.train.primer.filter((p) => p.step > 10);
+  expect(lostRun.length).toBeGreaterThanOrEqual(12);
+  // The other racer waits.
+  const vanillaSteps = lost.train.vanilla.length;
+  await page.waitForTimeout(500);
+  expect((await hooks(page)).history.train.vanilla.length).toBe(vanillaSteps);
+
+  await page.click('#resume-lost');
+  await page.waitForSelector('#race-status[data-state="running"]', { timeout: 60_000 });
+  expect(await page.isHidden('#recovery')).toBe(true);
+  const { history: after, resumedFrom } = await hooks(page);
+  expect(resumedFrom).toEqual({ primer: 10 });
+  // Primer EZ's steps after its checkpoint were dropped, to be trained again.
+  expect(after.train.primer.every((p, i) => p.step === i + 1)).toBe(true);
+  expect(after.train.primer.length).toBeLessThan(lost.train.primer.length);
+  return lostRun;
 }
 
 async function scoreInPage(page: Page, role: 'primer' | 'vanilla'): Promise<number> {
@@ -188,13 +331,28 @@ async function cliEval(checkpoint: string): Promise<number> {
 }
 
 describe('the demo in headless Chromium', () => {
-  it('races on WebGL (pausing once), both losses fall, generation streams, no leaks, fits a phone', async () => {
+  it('races on WebGL (pausing once, a failed save, a lost context resumed), both losses fall, generation streams, no leaks, fits a phone', async () => {
     const { page, errors } = await open('webgl');
     expect(await page.getAttribute('#backend-status', 'data-backend')).toBe('webgl');
     expect(await page.textContent('#backend-status')).toMatch(/WebGL 2 on ANGLE/);
     await raceSettings(page, WEBGL_RACE);
-    const history = await race(page, { pauseAt: 3 });
+    let lostRun: Point[] = [];
+    const history = await race(page, {
+      pauseAt: 3,
+      during: async () => {
+        lostRun = await failASaveThenLoseTheContext(page);
+      },
+    });
     expectBothLearn(history, WEBGL_RACE, 'WebGL (SwiftShader)');
+    // The resumed steps retrace the lost ones: the same weights, optimiser moments and batches.
+    const resumed = history.train.primer.filter((p) => lostRun.some((q) => q.step === p.step));
+    expect(resumed.map((p) => p.step)).toEqual(lostRun.map((p) => p.step));
+    resumed.forEach((p, i) => {
+      expect(Math.abs(p.loss - lostRun[i]!.loss)).toBeLessThan(1e-4);
+    });
+    const validation = history.validation.primer;
+    expect(validation.at(-1)!.loss).toBeLessThan(validation.find((p) => p.step === 10)!.loss);
+    expect(log.some((line) => line.includes('the WebGL context was lost'))).toBe(true);
     await expectFlatMemory(page, WEBGL_RACE);
     expect(await page.textContent('#verdict')).toMatch(/Primer EZ (reached|has not reached)/);
     await page.locator('#charts').screenshot({ path: join(ARTIFACTS, 'race.png') });
@@ -207,8 +365,7 @@ describe('the demo in headless Chromium', () => {
     expect(Number(await page.getAttribute('#gen-output', 'data-pieces'))).toBeGreaterThan(10);
     expect((await page.textContent('#gen-text'))!.length).toBe(60);
     expect(await page.textContent('#gen-status')).toMatch(/Primer EZ generated 60 characters/);
-    await page.click('#debug summary'); // the debug panel is a closed <details>
-    await page.click('#refresh-memory');
+    await page.click('#refresh-memory'); // in the debug panel, opened mid-race
     await page.waitForFunction(() =>
       document.querySelector('#memory-primer')?.textContent?.includes('(now)'),
     );
@@ -298,6 +455,23 @@ describe('the demo in headless Chromium', () => {
     const cliLoss = await cliEval(cliRun);
     console.log(`[demo e2e] CLI checkpoint: primer-ez eval ${cliLoss}, page ${pageLossOfCli}`);
     expect(Math.abs(pageLossOfCli - cliLoss)).toBeLessThan(LOSS_TOLERANCE);
+
+    // Saving the CLI's model over the race's fails part-way in IndexedDB: the page says so, and
+    // a reload brings back the race's models, untouched.
+    await failNextSaveOf(page, 'primer', 'throws');
+    await page.click('#save');
+    await page.waitForSelector('#keep-status.error');
+    expect(await page.textContent('#keep-status')).toMatch(
+      /^Could not save Primer EZ at step 5 and Vanilla at step 60 in this browser: this browser's storage for the page is full .* The previous save \(Primer EZ at step 60, Vanilla at step 60\) is kept as it was\.$/,
+    );
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 90_000 });
+    await page.waitForSelector('#keep-status[data-restored="2"]');
+    expect(await page.textContent('#keep-status')).toMatch(
+      /Restored from this browser: Primer EZ \(step 60\) and Vanilla \(step 60\)/,
+    );
+    expect(await page.textContent('#model-primer')).toMatch(/trained in the browser on moby-40k/);
+    expect(await scoreInPage(page, 'primer')).toBe(pageLoss);
     expect(errors).toEqual([]);
     await page.context().close();
   }, 240_000);

@@ -1,5 +1,7 @@
 // The debug panel: each worker's tf.memory() after every step (a flat tensor count over a long
-// run means nothing leaks), refreshable on demand, and the backend adapter's notes.
+// run means nothing leaks; on WebGL also the textures), refreshable on demand, the backend
+// adapter's notes, and a button per worker that loses its WebGL context for real — to see (and
+// test) what a GPU reset does to a race.
 import { formatBytes } from '../shared/format.js';
 import { type MemoryInfo, ROLE_LABEL, ROLES, type Role } from '../shared/protocol.js';
 import { byId, run } from './dom.js';
@@ -10,16 +12,17 @@ export class DebugPanel {
     lab.onEvent((event) => {
       if (event.type === 'step') this.show(event.role, event.memory, `after step ${event.step}`);
     });
-    byId('refresh-memory').addEventListener('click', () =>
-      run(
-        () => this.refreshMemory(),
-        (message) => {
-          byId('backend-notes').append(
-            Object.assign(document.createElement('li'), { textContent: message }),
-          );
-        },
-      ),
-    );
+    const note = (message: string) => {
+      byId('backend-notes').append(
+        Object.assign(document.createElement('li'), { textContent: message }),
+      );
+    };
+    byId('refresh-memory').addEventListener('click', () => run(() => this.refreshMemory(), note));
+    for (const role of ROLES) {
+      byId(`lose-context-${role}`).addEventListener('click', () =>
+        run(() => this.lab.worker(role).rpc.call('loseContext', {}), note),
+      );
+    }
   }
 
   async refreshMemory(): Promise<void> {
@@ -51,6 +54,14 @@ export class DebugPanel {
   private show(role: Role, memory: MemoryInfo, when: string): void {
     const out = byId(`memory-${role}`);
     out.dataset.numTensors = String(memory.numTensors);
-    out.textContent = `${memory.numTensors} tensors, ${memory.numDataBuffers} data buffers, ${formatBytes(memory.numBytes)} (${when})`;
+    const { gpu } = memory;
+    const textures = gpu
+      ? `; GPU: ${gpu.texturesInUse} textures in use (${formatBytes(gpu.bytesInUse)}), ${gpu.texturesFree} pooled, ${formatBytes(gpu.bytesAllocated)} allocated`
+      : '';
+    if (gpu) {
+      out.dataset.bytesInGpu = String(gpu.bytesInUse);
+      out.dataset.bytesAllocated = String(gpu.bytesAllocated);
+    }
+    out.textContent = `${memory.numTensors} tensors, ${memory.numDataBuffers} data buffers, ${formatBytes(memory.numBytes)}${textures} (${when})`;
   }
 }

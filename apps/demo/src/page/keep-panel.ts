@@ -83,7 +83,9 @@ export class KeepPanel {
       const about = byId(`model-${role}`).querySelector('[data-cell="about"]')!;
       about.textContent = model
         ? `${model.meta.source}; step ${model.meta.step}; ${formatCount(model.parameterCount)} parameters (d_model ${model.config.d_model}, ${model.config.n_layers} layers, ${model.config.attention === 'mdha' ? 'MDHA' : 'MHA'}, ${model.config.ffn_activation === 'squared_relu' ? 'squared ReLU' : 'ReLU'})${model.meta.savedAt ? `; saved ${new Date(model.meta.savedAt).toLocaleString()}` : ''}`
-        : 'none yet';
+        : this.lab.lost[role]
+          ? 'lost with the WebGL context: “Resume from the last checkpoint” (above, in the race) brings it back'
+          : 'none yet';
       for (const action of ['download', 'files', 'score']) {
         byId(`${action}-${role}`, HTMLButtonElement).disabled = busy || model === undefined;
       }

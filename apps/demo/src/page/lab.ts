@@ -1,6 +1,7 @@
 // The two workers (one per racer) and what each holds. Changing the device starts two new
 // workers and moves the models over as checkpoint files (the optimiser state stays behind, so a
-// moved model is for generating, scoring and saving).
+// moved model is for generating, scoring and saving). A worker whose WebGL context is lost is
+// ended at once (its tensors are gone) and can be restarted on its own.
 import type { BackendInfo, BrowserDevice } from '@primer-ez/backend-webgl';
 import {
   type ExportedCheckpoint,
@@ -18,6 +19,9 @@ export class Lab {
   readonly models: Partial<Record<Role, ModelSummary>> = {};
   private readonly eventListeners = new Set<(event: WorkerEvent) => void>();
   private readonly changeListeners = new Set<() => void>();
+  private readonly lostListeners = new Set<(role: Role) => void>();
+  /** Racers whose worker lost its WebGL context, with the step they had reached. */
+  readonly lost: Partial<Record<Role, { message: string; step: number }>> = {};
   /** Models on their way to new workers (kept if those fail to start, for the next try). */
   private carried: Partial<Record<Role, ExportedCheckpoint>> = {};
 
@@ -25,7 +29,7 @@ export class Lab {
 
   /** The backend the workers run on (both pick the same). */
   get backend(): BackendInfo | undefined {
-    return this.workers.primer?.info;
+    return (this.workers.primer ?? this.workers.vanilla)?.info;
   }
 
   /** Listens to both workers' events. */
@@ -38,6 +42,11 @@ export class Lab {
     this.changeListeners.add(listener);
   }
 
+  /** Listens to lost WebGL contexts (after the worker has been ended). */
+  onLost(listener: (role: Role) => void): void {
+    this.lostListeners.add(listener);
+  }
+
   changed(): void {
     for (const listener of this.changeListeners) listener();
   }
@@ -45,7 +54,13 @@ export class Lab {
   /** The worker of a racer; throws when the backend is not up. */
   worker(role: Role): ModelWorker {
     const worker = this.workers[role];
-    if (worker === undefined) throw new Error('the backend is not ready yet.');
+    if (worker === undefined) {
+      throw new Error(
+        this.lost[role]
+          ? `${ROLE_LABEL[role]} lost its WebGL context: press “Resume from the last checkpoint” first.`
+          : 'the backend is not ready yet.',
+      );
+    }
     return worker;
   }
 
@@ -73,11 +88,7 @@ export class Lab {
       throw failed.reason;
     }
     ROLES.forEach((role, i) => {
-      const worker = (started[i] as PromiseFulfilledResult<ModelWorker>).value;
-      worker.rpc.onEvent((event) => {
-        for (const listener of this.eventListeners) listener(event);
-      });
-      this.workers[role] = worker;
+      this.attach(role, (started[i] as PromiseFulfilledResult<ModelWorker>).value);
     });
     const carried = this.carried;
     this.carried = {};
@@ -86,6 +97,39 @@ export class Lab {
     }
     this.changed();
     return this.backend!;
+  }
+
+  /** Starts a fresh worker for one racer on the current device (after a lost context). */
+  async restart(role: Role): Promise<ModelWorker> {
+    this.workers[role]?.terminate();
+    delete this.workers[role];
+    const worker = await ModelWorker.start(role, this.device, (r, message) => {
+      this.onCrash(`${ROLE_LABEL[r]} worker: ${message}`);
+    });
+    this.attach(role, worker);
+    delete this.lost[role];
+    this.changed();
+    return worker;
+  }
+
+  private attach(role: Role, worker: ModelWorker): void {
+    worker.rpc.onEvent((event) => {
+      if (event.type === 'lost') this.markLost(role, event.message);
+      else for (const listener of this.eventListeners) listener(event);
+    });
+    this.workers[role] = worker;
+  }
+
+  /** Ends a worker whose WebGL context is lost: nothing it holds can be computed with again. */
+  private markLost(role: Role, message: string): void {
+    const worker = this.workers[role];
+    if (worker === undefined) return;
+    this.lost[role] = { message, step: this.models[role]?.meta.step ?? 0 };
+    worker.terminate();
+    delete this.workers[role];
+    delete this.models[role];
+    for (const listener of this.lostListeners) listener(role);
+    this.changed();
   }
 
   /** Loads a checkpoint into a racer's worker. */
@@ -102,6 +146,7 @@ export class Lab {
       this.workers[role]?.terminate();
       delete this.workers[role];
       delete this.models[role];
+      delete this.lost[role];
     }
   }
 }

@@ -1,8 +1,13 @@
 // The race: both workers set up with the same seed, data and size, then trained side by side
 // (one worker per model, so on two cores they really run at once), their step and validation
-// events collected into the history the chart draws.
+// events collected into the history the chart draws. When a worker loses its WebGL context the
+// race is interrupted — the other racer waits — until `recover` restarts that worker from the
+// racer's last checkpoint kept in IndexedDB.
 import {
   type EvalEvent,
+  type ExportedCheckpoint,
+  type MemoryInfo,
+  type ModelSummary,
   ROLE_LABEL,
   ROLES,
   type Role,
@@ -13,21 +18,39 @@ import { RaceHistory } from '../shared/race-history.js';
 import type { RaceSettings } from '../shared/settings.js';
 import type { Lab } from './lab.js';
 
-export type RaceState = 'idle' | 'preparing' | 'running' | 'paused' | 'finished' | 'failed';
+export type RaceState =
+  | 'idle'
+  | 'preparing'
+  | 'running'
+  | 'paused'
+  | 'interrupted'
+  | 'finished'
+  | 'failed';
+
+/** One entry of the memory log: `tf.memory()` of a worker right after a step. */
+export interface MemoryLogEntry extends MemoryInfo {
+  step: number;
+}
 
 export class Race {
   state: RaceState = 'idle';
   history = new RaceHistory();
+  /** Tells a checkpoint of this race from an older one kept in IndexedDB. */
+  id = '';
   readonly latestStep: Partial<Record<Role, StepEvent>> = {};
   readonly latestEval: Partial<Record<Role, EvalEvent>> = {};
-  /** Each worker's tensor count after each step (the debug panel's leak check, over the run). */
-  readonly tensorLog: Record<Role, { step: number; numTensors: number }[]> = {
-    primer: [],
-    vanilla: [],
-  };
+  /**
+   * Each worker's `tf.memory()` after each step (the debug panel's leak check over the run; on
+   * WebGL with the texture counters).
+   */
+  readonly tensorLog: Record<Role, MemoryLogEntry[]> = { primer: [], vanilla: [] };
+  /** Where each racer last resumed from after a lost context (for the page and the tests). */
+  readonly resumedFrom: Partial<Record<Role, number>> = {};
   settings: RaceSettings | undefined;
   /** Why the race failed, when it did. */
   error: string | undefined;
+  private text = '';
+  private corpusName = '';
   private stopRequested = false;
 
   constructor(
@@ -35,12 +58,16 @@ export class Race {
     private readonly onChange: () => void,
     private readonly onEnd: () => Promise<void>,
   ) {
+    lab.onLost(() => {
+      if (this.state === 'running') void this.pauseWorkers().catch(() => {});
+      else if (this.state === 'paused') this.set('interrupted');
+    });
     lab.onEvent((event) => {
       if (event.type === 'step') {
         this.latestStep[event.role] = event;
         this.history.addStep(event.role, { step: event.step, ms: event.trainMs, loss: event.loss });
         const log = this.tensorLog[event.role];
-        log.push({ step: event.step, numTensors: event.memory.numTensors });
+        log.push({ step: event.step, ...event.memory });
         if (log.length > 1000) log.shift();
         const model = this.lab.models[event.role];
         if (model) model.meta.step = event.step;
@@ -54,7 +81,12 @@ export class Race {
   }
 
   get active(): boolean {
-    return this.state === 'preparing' || this.state === 'running' || this.state === 'paused';
+    return (
+      this.state === 'preparing' ||
+      this.state === 'running' ||
+      this.state === 'paused' ||
+      this.state === 'interrupted'
+    );
   }
 
   /** Sets up fresh models on `text` and runs the race to the end (or a pause). */
@@ -62,37 +94,94 @@ export class Race {
     if (this.active) throw new Error('a race is already under way; stop it first.');
     this.set('preparing');
     this.settings = settings;
+    this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    this.text = text;
+    this.corpusName = corpusName;
     this.error = undefined;
     this.stopRequested = false;
     this.history.clear();
     for (const role of ROLES) {
       delete this.latestStep[role];
       delete this.latestEval[role];
+      delete this.resumedFrom[role];
       this.tensorLog[role].length = 0;
     }
     try {
-      const summaries = await Promise.all(
-        ROLES.map((role) =>
-          this.lab.worker(role).rpc.call('setup', {
-            role,
-            text,
-            preset: settings.preset,
-            sizes: settings.sizes,
-            training: settings.training,
-          }),
-        ),
-      );
-      ROLES.forEach((role, i) => {
-        const summary = summaries[i]!;
-        summary.meta.source = `trained in the browser on ${corpusName}`;
-        this.lab.models[role] = summary;
-      });
+      await Promise.all(ROLES.map((role) => this.setUp(role)));
       this.lab.changed();
     } catch (error) {
       this.fail(error);
       return;
     }
     await this.run();
+  }
+
+  /**
+   * After a lost WebGL context: starts a fresh worker for each lost racer, on the same device,
+   * loads its last checkpoint of this race (`saved`, read from IndexedDB) with the trainer's
+   * state, forgets its steps after that checkpoint, and runs the race on. A racer with no
+   * checkpoint of this race starts again from step 0 (same seed, same start).
+   */
+  async recover(saved: (role: Role) => Promise<ExportedCheckpoint | undefined>): Promise<void> {
+    if (this.state !== 'interrupted' || this.settings === undefined) return;
+    this.set('preparing');
+    try {
+      for (const role of ROLES) {
+        if (this.lab.lost[role] === undefined) continue;
+        const worker = await this.lab.restart(role);
+        const checkpoint = await saved(role);
+        let from = 0;
+        if (checkpoint?.meta.raceId === this.id && checkpoint.training !== undefined) {
+          this.adopt(
+            role,
+            await worker.rpc.call('resume', {
+              checkpoint,
+              text: this.text,
+              evalEvery: this.settings.training.evalEvery,
+            }),
+          );
+          from = checkpoint.meta.step;
+        } else {
+          await this.setUp(role);
+        }
+        this.rewind(role, from);
+        this.resumedFrom[role] = from;
+      }
+      this.lab.changed();
+    } catch (error) {
+      this.fail(new Error(`could not resume: ${(error as Error).message}`));
+      return;
+    }
+    await this.run();
+  }
+
+  private async setUp(role: Role): Promise<void> {
+    const settings = this.settings!;
+    this.adopt(
+      role,
+      await this.lab.worker(role).rpc.call('setup', {
+        role,
+        text: this.text,
+        preset: settings.preset,
+        sizes: settings.sizes,
+        training: settings.training,
+      }),
+    );
+  }
+
+  private adopt(role: Role, summary: ModelSummary): void {
+    summary.meta.source = `trained in the browser on ${this.corpusName}`;
+    summary.meta.raceId = this.id;
+    this.lab.models[role] = summary;
+  }
+
+  /** Forgets what `role` did after `step`: its resumed steps take their place. */
+  private rewind(role: Role, step: number): void {
+    this.history.rewind(role, step);
+    const log = this.tensorLog[role];
+    log.splice(0, log.length, ...log.filter((e) => e.step <= step));
+    delete this.latestStep[role];
+    delete this.latestEval[role];
   }
 
   /** Continues a paused race. */
@@ -109,7 +198,7 @@ export class Race {
 
   /** Ends the race; the models stay for generating and saving. */
   async stop(): Promise<void> {
-    if (this.state === 'paused') {
+    if (this.state === 'paused' || this.state === 'interrupted') {
       this.finish();
       await this.onEnd();
     } else if (this.state === 'running') {
@@ -124,29 +213,36 @@ export class Race {
     this.set(history.empty ? 'idle' : 'finished');
   }
 
+  /** Pauses the workers there are (a lost racer has none). */
   private async pauseWorkers(): Promise<void> {
-    await Promise.all(ROLES.map((role) => this.lab.worker(role).rpc.call('pause', {})));
+    await Promise.all(ROLES.map((role) => this.lab.workers[role]?.rpc.call('pause', {})));
+  }
+
+  private async train(role: Role): Promise<TrainOutcome> {
+    try {
+      return await this.lab.worker(role).rpc.call('train', {});
+    } catch (error) {
+      // A lost context ends the worker, and with it this call: the race waits for a resume.
+      const lost = this.lab.lost[role];
+      if (lost !== undefined) return { reason: 'lost', step: lost.step };
+      // One racer failed (e.g. its loss diverged): hold the other one too.
+      await this.pauseWorkers().catch(() => {});
+      throw new Error(`${ROLE_LABEL[role]}: ${(error as Error).message}`);
+    }
   }
 
   private async run(): Promise<void> {
     this.set('running');
     let outcomes: TrainOutcome[];
     try {
-      outcomes = await Promise.all(
-        ROLES.map((role) =>
-          this.lab
-            .worker(role)
-            .rpc.call('train', {})
-            .catch(async (error: Error) => {
-              // One racer failed (e.g. its loss diverged): hold the other one too.
-              await this.pauseWorkers().catch(() => {});
-              throw new Error(`${ROLE_LABEL[role]}: ${error.message}`);
-            }),
-        ),
-      );
+      outcomes = await Promise.all(ROLES.map((role) => this.train(role)));
     } catch (error) {
       this.fail(error);
       await this.onEnd();
+      return;
+    }
+    if (outcomes.some((o) => o.reason === 'lost')) {
+      this.set('interrupted');
       return;
     }
     for (const role of ROLES) {

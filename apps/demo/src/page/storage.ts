@@ -1,5 +1,11 @@
-// The work kept in this browser (IndexedDB): each model as its checkpoint files, the race's
-// history for the chart, and the corpus when it is the person's own text. Survives a reload.
+// The work kept in this browser (IndexedDB): each model as its checkpoint files (with the trainer's
+// state when it comes from a race), the race's history for the chart, and the corpus when it is
+// the person's own text. Survives a reload.
+//
+// Every save is one readwrite transaction over both stores, and IndexedDB commits a transaction
+// whole or not at all: a save that fails part-way (the quota is full, a value cannot be stored,
+// the tab closes) leaves everything as the previous save left it. The one way to break that is
+// to leave a transaction running after a request threw, so keep() aborts it.
 import type { ExportedCheckpoint, Role } from '../shared/protocol.js';
 
 const DB_NAME = 'primer-ez-demo';
@@ -27,7 +33,15 @@ function request<T>(r: IDBRequest<T>): Promise<T> {
 function done(tx: IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve();
-    tx.onabort = tx.onerror = () => reject(tx.error ?? new Error('IndexedDB transaction failed'));
+    // A failing request's error reaches the transaction first (tx.error is still null then); a
+    // transaction aborted as it commits (a full quota) fires only abort, with tx.error set.
+    tx.onerror = (event) =>
+      reject(
+        (event.target as IDBRequest | null)?.error ??
+          tx.error ??
+          new Error('IndexedDB transaction failed'),
+      );
+    tx.onabort = () => reject(tx.error ?? new DOMException('the save was aborted', 'AbortError'));
   });
 }
 
@@ -55,19 +69,35 @@ function open(): Promise<IDBDatabase> {
   return opening;
 }
 
-/** Keeps models (replacing those of the same role) and, in the same transaction, the state. */
+/**
+ * Keeps models (replacing those of the same role) and, in the same transaction, the state: all
+ * of it, or — when it fails — none of it, the previous save staying as it was.
+ */
 export async function keep(
   models: Partial<Record<Role, ExportedCheckpoint>>,
   state: KeptState,
 ): Promise<void> {
   const db = await open();
   const tx = db.transaction([MODELS, STATE], 'readwrite');
-  for (const [role, model] of Object.entries(models)) tx.objectStore(MODELS).put(model, role);
-  for (const [key, value] of Object.entries(state)) {
-    if (value === undefined) tx.objectStore(STATE).delete(key);
-    else tx.objectStore(STATE).put(value, key);
+  const finished = done(tx);
+  try {
+    for (const [role, model] of Object.entries(models)) tx.objectStore(MODELS).put(model, role);
+    for (const [key, value] of Object.entries(state)) {
+      if (value === undefined) tx.objectStore(STATE).delete(key);
+      else tx.objectStore(STATE).put(value, key);
+    }
+  } catch (error) {
+    // NOTE: a request that throws (DataCloneError, QuotaExceededError…) does not abort the
+    // transaction by itself: the requests made before it would still commit — half a save.
+    finished.catch(() => {});
+    try {
+      tx.abort();
+    } catch {
+      // Already aborted by the failing request: nothing was committed either way.
+    }
+    throw error;
   }
-  await done(tx);
+  await finished;
 }
 
 /** Everything kept: the models by role, and the state. */
@@ -92,6 +122,21 @@ export async function restore(): Promise<{
     state[String(key)] = stateValues[i];
   });
   return { models, state: state as KeptState };
+}
+
+/** The model kept for `role`, if any. */
+export async function restoreModel(role: Role): Promise<ExportedCheckpoint | undefined> {
+  const db = await open();
+  const tx = db.transaction(MODELS, 'readonly');
+  return (await request(tx.objectStore(MODELS).get(role))) as ExportedCheckpoint | undefined;
+}
+
+/** Why a save failed, in words for the page (IndexedDB's own messages are terse). */
+export function saveProblem(error: unknown): string {
+  const e = error instanceof Error ? error : new Error(String(error));
+  if (e.name === 'QuotaExceededError')
+    return `this browser's storage for the page is full (${e.message || e.name}). Free some space (“Forget saved work”, or the browser's site data settings) or download the models.`;
+  return `${e.name === 'Error' ? '' : `${e.name}: `}${e.message || 'IndexedDB refused the write'}`;
 }
 
 /** Forgets everything kept. */

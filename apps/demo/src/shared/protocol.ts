@@ -2,6 +2,7 @@
 // or the vanilla baseline); the race runs the two workers side by side.
 import type { BackendInfo, BrowserDevice } from '@primer-ez/backend-webgl';
 import type { PrimerConfig } from '@primer-ez/primer-layers';
+import type { TrainerState } from '@primer-ez/trainer';
 import type { CheckpointBundle } from './checkpoint-files.js';
 import type { ModelSizes, PresetChoice, TrainingSettings } from './settings.js';
 
@@ -18,6 +19,24 @@ export interface MemoryInfo {
   numTensors: number;
   numDataBuffers: number;
   numBytes: number;
+  /** On WebGL only: the GPU textures behind the tensors (see {@link GpuMemory}). */
+  gpu?: GpuMemory;
+}
+
+/**
+ * The WebGL backend's textures. tfjs keeps released textures in a pool for reuse, so after the
+ * first steps `bytesAllocated` (in use + pooled) should stop growing, and `bytesInUse` and
+ * `texturesInUse` should be as flat as the tensor count.
+ */
+export interface GpuMemory {
+  /** Bytes of the textures that hold live tensors (`tf.memory().numBytesInGPU`). */
+  bytesInUse: number;
+  /** Bytes of every texture tfjs holds, in use or pooled (`numBytesInGPUAllocated`). */
+  bytesAllocated: number;
+  /** Bytes of the pooled, free textures (`numBytesInGPUFree`). */
+  bytesFree: number;
+  texturesInUse: number;
+  texturesFree: number;
 }
 
 /** Builds a fresh model and its trainer on a text (character tokenizer trained on it). */
@@ -39,6 +58,8 @@ export interface ModelMeta {
   valLoss: number | null;
   /** ISO time of the save, for models kept in IndexedDB. */
   savedAt?: string;
+  /** The race that trained it (a checkpoint resumes only the race it belongs to). */
+  raceId?: string;
 }
 
 /** What a worker holds. */
@@ -53,9 +74,9 @@ export interface ModelSummary {
   validationTokens?: number;
 }
 
-/** Why a `train` call returned. */
+/** Why a `train` call returned (`lost`: the WebGL context is gone, see {@link LostEvent}). */
 export interface TrainOutcome {
-  reason: 'finished' | 'paused';
+  reason: 'finished' | 'paused' | 'lost';
   step: number;
 }
 
@@ -88,10 +109,29 @@ export interface ScoreResult {
   ms: number;
 }
 
-/** A checkpoint with where it came from. */
+/**
+ * What a trainer needs besides the model to go on exactly where it stopped: the CLI's
+ * `trainer_state.json` (step, data position, options) and `optimizer.safetensors` (AdamW moments).
+ */
+export interface TrainingState {
+  state: TrainerState;
+  optimizer: Uint8Array;
+}
+
+/** A checkpoint with where it came from (and, from a race, the state to train on). */
 export interface ExportedCheckpoint {
   bundle: CheckpointBundle;
   meta: ModelMeta;
+  /** Present while the worker holds a trainer (a race's model); loaded files have none. */
+  training?: TrainingState;
+}
+
+/** Continues a race from a checkpoint (after a lost WebGL context): the same text, the same split. */
+export interface ResumeParams {
+  checkpoint: ExportedCheckpoint;
+  /** The race's text (the tokenizer and the train/validation split are rebuilt from it). */
+  text: string;
+  evalEvery: number;
 }
 
 /** The worker's methods (see worker/worker.ts). */
@@ -105,7 +145,13 @@ export interface WorkerApi {
   stopGenerating(params: { generationId: number }): void;
   exportCheckpoint(params: Record<string, never>): Promise<ExportedCheckpoint>;
   loadCheckpoint(params: ExportedCheckpoint): Promise<ModelSummary>;
+  resume(params: ResumeParams): Promise<ModelSummary>;
   memory(params: Record<string, never>): MemoryInfo;
+  /**
+   * Debug aid (the debug panel's button): loses this worker's WebGL context for real, with the
+   * `WEBGL_lose_context` extension, as a GPU reset would.
+   */
+  loseContext(params: Record<string, never>): void;
 }
 
 /** One optimiser step. */
@@ -145,4 +191,24 @@ export interface PieceEvent {
   text: string;
 }
 
-export type WorkerEvent = StepEvent | EvalEvent | PieceEvent;
+/**
+ * A checkpoint of the race, taken right after each validation: the page keeps it in IndexedDB,
+ * and a lost WebGL context resumes from the last one kept.
+ */
+export interface CheckpointEvent {
+  type: 'checkpoint';
+  role: Role;
+  step: number;
+  checkpoint: ExportedCheckpoint;
+}
+
+/**
+ * The worker's WebGL context is lost (a GPU reset, the browser reclaiming it, or the debug
+ * button): every tensor of the worker is gone, so the page ends the worker and offers to resume.
+ */
+export interface LostEvent {
+  type: 'lost';
+  message: string;
+}
+
+export type WorkerEvent = StepEvent | EvalEvent | PieceEvent | CheckpointEvent | LostEvent;

@@ -119,3 +119,20 @@ describe('verdict', () => {
     expect(damaged.empty).toBe(true);
   });
 });
+
+describe('RaceHistory.rewind', () => {
+  it("drops one racer's points after its checkpoint step, and leaves the other racer alone", () => {
+    const h = history();
+    h.rewind('primer', 2);
+    expect(h.train.primer.map((p) => p.step)).toEqual([1, 2]);
+    expect(h.validation.primer.map((p) => p.step)).toEqual([0, 2]);
+    expect(h.train.vanilla.map((p) => p.step)).toEqual([1, 2, 3, 4]);
+    expect(h.validation.vanilla.map((p) => p.step)).toEqual([0, 2, 4]);
+    // Resumed steps take their place: one point per step, as if the race had never stopped.
+    h.addStep('primer', { step: 3, ms: 330, loss: 2.5 });
+    expect(h.train.primer.map((p) => p.step)).toEqual([1, 2, 3]);
+    h.rewind('vanilla', 0);
+    expect(h.train.vanilla).toEqual([]);
+    expect(h.validation.vanilla.map((p) => p.step)).toEqual([0]);
+  });
+});

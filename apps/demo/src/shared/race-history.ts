@@ -29,6 +29,14 @@ export class RaceHistory {
     this.validation[role].push(point);
   }
 
+  /** Drops `role`'s points after `step` (a racer resumed from its checkpoint at `step`). */
+  rewind(role: Role, step: number): void {
+    for (const points of [this.train[role], this.validation[role]]) {
+      const kept = points.filter((p) => p.step <= step);
+      points.splice(0, points.length, ...kept);
+    }
+  }
+
   clear(): void {
     for (const role of ['primer', 'vanilla'] as const) {
       this.train[role].length = 0;

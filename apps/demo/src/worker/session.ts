@@ -1,7 +1,8 @@
 // One model in one worker: builds it and its trainer for the race, trains step by step (so a
-// pause lands between two steps), validates, scores a text as `primer-ez eval` does, streams
-// generated text, and turns the model into checkpoint files and back. No messaging here: the
-// worker wires it to the page (worker.ts), and the unit test drives it directly.
+// pause lands between two steps), validates and checkpoints, resumes from a checkpoint, scores a
+// text as `primer-ez eval` does, streams generated text, and turns the model into checkpoint
+// files and back. No messaging here: the worker wires it to the page (worker.ts), and the unit
+// test drives it directly.
 import {
   deserializeCheckpoint,
   type PresetName,
@@ -12,14 +13,13 @@ import {
 } from '@primer-ez/primer-layers';
 import { loadTokenizerJson, type Tokenizer, trainCharTokenizer } from '@primer-ez/tokenizer';
 import { evaluate, generate, splitTokens, Trainer } from '@primer-ez/trainer';
-import * as tf from '@tensorflow/tfjs-core';
 import type {
   ExportedCheckpoint,
   GenerateOutcome,
   GenerateParams,
-  MemoryInfo,
   ModelMeta,
   ModelSummary,
+  ResumeParams,
   Role,
   ScoreResult,
   SetupParams,
@@ -27,6 +27,7 @@ import type {
   WorkerEvent,
 } from '../shared/protocol.js';
 import type { ModelSizes, PresetChoice } from '../shared/settings.js';
+import { memory } from './gpu.js';
 
 /** Validation windows scored at each evaluation during the race (evenly spaced, fixed). */
 export const EVAL_WINDOWS = 32;
@@ -44,12 +45,6 @@ export function raceConfig(
   const base = preset === 'small' ? 'small' : 'tiny';
   const name = (role === 'vanilla' ? `${base}-vanilla` : base) as PresetName;
   return presetConfig(name, vocabSize, preset === 'custom' ? sizes : {});
-}
-
-/** `tf.memory()`'s counters. */
-export function memory(): MemoryInfo {
-  const { numTensors, numDataBuffers, numBytes } = tf.memory();
-  return { numTensors, numDataBuffers, numBytes };
 }
 
 /** Lets queued messages (a pause, a generate request) in between two steps. */
@@ -79,7 +74,15 @@ export class ModelSession {
   private pauseRequested = false;
   private readonly generations = new Map<number, AbortController>();
 
-  constructor(private readonly emit: (event: WorkerEvent) => void) {}
+  /**
+   * @param emit sends an event to the page.
+   * @param lost whether the backend has lost its device (a WebGL context loss): checked between
+   *   steps, so training stops cleanly instead of emitting numbers computed on a dead context.
+   */
+  constructor(
+    private readonly emit: (event: WorkerEvent) => void,
+    private readonly lost: () => boolean = () => false,
+  ) {}
 
   /** A fresh model and trainer for the race, on `text` with a character tokenizer trained on it. */
   setup(params: SetupParams): ModelSummary {
@@ -120,8 +123,47 @@ export class ModelSession {
   }
 
   /**
+   * Continues a race from one of its checkpoints: the model, the optimiser moments, the step and
+   * the data position, so the steps that follow are those the lost run would have taken. The
+   * tokenizer and the train/validation split are rebuilt from the race's `text`.
+   */
+  resume({ checkpoint, text, evalEvery }: ResumeParams): ModelSummary {
+    this.assertIdle();
+    const { bundle, meta, training } = checkpoint;
+    if (training === undefined)
+      throw new Error(
+        `this checkpoint of ${meta.role} (step ${meta.step}) has no training state (optimiser moments and data position): it can be loaded for generating and scoring, not trained on.`,
+      );
+    const tokenizer = loadTokenizerJson(bundle.tokenizer);
+    const data = splitTokens(tokenizer.encode(text));
+    const trainer = Trainer.restore(
+      {
+        model: { config: bundle.config, weights: bundle.weights },
+        tokenizer: bundle.tokenizer,
+        state: training.state,
+        optimizer: training.optimizer,
+      },
+      data,
+      {},
+      tokenizer,
+    );
+    this.replace(trainer.model, tokenizer, trainer);
+    this.trainMs = trainer.elapsedMs;
+    // The checkpoint was taken right after a validation: no need to validate again.
+    this.validatedAtStart = true;
+    this.evalEvery = evalEvery;
+    this.meta = { ...meta, step: trainer.step };
+    this.summaryExtra = {
+      trainTokens: data.train.length,
+      validationTokens: data.validation.length,
+    };
+    return this.summary();
+  }
+
+  /**
    * Trains until the run's last step, or until {@link pause}: validates at step 0, every
-   * `evalEvery` steps and at the end, emitting `step` and `eval` events.
+   * `evalEvery` steps and at the end, emitting `step` and `eval` events, and a `checkpoint` event
+   * after each validation but the first. Returns early, emitting nothing more, once `lost()`.
    */
   async train(): Promise<TrainOutcome> {
     const trainer = this.trainer;
@@ -133,15 +175,22 @@ export class ModelSession {
     const role = this.meta!.role;
     const steps = trainer.options.totalSteps;
     try {
+      // The last step whose numbers were sent: a step taken on a lost context is dropped.
+      let good = trainer.step;
+      const lostAt = (): TrainOutcome => ({ reason: 'lost', step: good });
       if (!this.validatedAtStart) {
-        await this.validate();
+        await this.guarded(() => this.validate());
+        if (this.lost()) return lostAt();
         this.validatedAtStart = true;
       }
       while (trainer.step < steps) {
         await nextTask();
+        if (this.lost()) return lostAt();
         if (this.pauseRequested) return { reason: 'paused', step: trainer.step };
         const started = performance.now();
-        const result = await trainer.trainStep();
+        const result = await this.guarded(() => trainer.trainStep());
+        if (result === undefined) return lostAt();
+        good = result.step;
         const stepMs = performance.now() - started;
         this.trainMs += stepMs;
         trainer.elapsedMs = this.trainMs;
@@ -161,12 +210,31 @@ export class ModelSession {
         });
         const last = result.step === steps;
         if (last || (this.evalEvery > 0 && result.step % this.evalEvery === 0)) {
-          await this.validate();
+          const checkpoint = await this.guarded(async () => {
+            await this.validate();
+            return this.exportCheckpoint();
+          });
+          if (checkpoint === undefined) return lostAt();
+          this.emit({ type: 'checkpoint', role, step: result.step, checkpoint });
         }
       }
       return { reason: 'finished', step: trainer.step };
     } finally {
       this.running = false;
+    }
+  }
+
+  /**
+   * Runs `work`; undefined when the context was lost meanwhile, whatever `work` returned or threw
+   * (on a lost WebGL context tfjs fails in many ways, or quietly computes zeros).
+   */
+  private async guarded<T>(work: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const value = await work();
+      return this.lost() ? undefined : value;
+    } catch (error) {
+      if (this.lost()) return undefined;
+      throw error;
     }
   }
 
@@ -178,6 +246,7 @@ export class ModelSession {
   private async validate(): Promise<void> {
     const trainer = this.trainer!;
     const result = await trainer.validate();
+    if (this.lost()) return;
     trainer.bestValLoss = Math.min(trainer.bestValLoss, result.loss);
     this.meta!.valLoss = result.loss;
     this.emit({
@@ -250,9 +319,26 @@ export class ModelSession {
     this.generations.get(generationId)?.abort();
   }
 
-  /** The model as the CLI's checkpoint files: config.json, model.safetensors, tokenizer.json. */
+  /**
+   * The model as the CLI's checkpoint files: config.json, model.safetensors, tokenizer.json; and,
+   * while it has a trainer, the trainer's state to go on from (`trainer_state.json`,
+   * `optimizer.safetensors`).
+   */
   async exportCheckpoint(): Promise<ExportedCheckpoint> {
     const { model, tokenizer } = this.loaded();
+    if (this.trainer !== undefined) {
+      this.trainer.elapsedMs = this.trainMs;
+      const snapshot = await this.trainer.snapshot();
+      return {
+        bundle: {
+          config: snapshot.model.config,
+          weights: snapshot.model.weights,
+          tokenizer: snapshot.tokenizer ?? JSON.stringify(tokenizer.toTokenizerJson()),
+        },
+        meta: { ...this.meta! },
+        training: { state: snapshot.state, optimizer: snapshot.optimizer },
+      };
+    }
     const files = await serializeCheckpoint(model);
     return {
       bundle: {

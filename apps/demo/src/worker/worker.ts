@@ -7,10 +7,11 @@ import '@primer-ez/tensor-ops';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-import type { WorkerApi, WorkerEvent } from '../shared/protocol.js';
+import type { ExportedCheckpoint, WorkerApi, WorkerEvent } from '../shared/protocol.js';
 import type { Endpoint } from '../shared/rpc.js';
 import { serve, transfer } from '../shared/rpc.js';
-import { ModelSession, memory } from './session.js';
+import { CONTEXT_LOST_MESSAGE, loseContext, memory, watchContext } from './gpu.js';
+import { ModelSession } from './session.js';
 
 const scope = self as unknown as Endpoint;
 let session: ModelSession | undefined;
@@ -30,7 +31,18 @@ const api: WorkerApi = {
       // threaded worker script anyway, see BROWSER.md).
       wasmThreads: false,
     });
-    session = new ModelSession((event: WorkerEvent) => events.emit(event));
+    const context = watchContext(() => {
+      // A warning, not an error: the page reports it and offers to resume.
+      console.warn(`primer-ez demo: ${CONTEXT_LOST_MESSAGE}.`);
+      events.emit({ type: 'lost', message: CONTEXT_LOST_MESSAGE } satisfies WorkerEvent);
+    });
+    session = new ModelSession(
+      (event: WorkerEvent) =>
+        events.emit(
+          event.type === 'checkpoint' ? transfer(event, buffersOf(event.checkpoint)) : event,
+        ),
+      () => context.lost(),
+    );
     return { ...info, notes: [...info.notes] };
   },
   async setup(params) {
@@ -53,15 +65,29 @@ const api: WorkerApi = {
   },
   async exportCheckpoint() {
     const exported = await ready().exportCheckpoint();
-    return transfer(exported, [exported.bundle.weights.buffer as ArrayBuffer]);
+    return transfer(exported, buffersOf(exported));
   },
   async loadCheckpoint(params) {
     return ready().loadCheckpoint(params);
   },
+  async resume(params) {
+    return ready().resume(params);
+  },
   memory() {
     return memory();
   },
+  loseContext() {
+    loseContext();
+  },
 };
+
+/** A checkpoint's large buffers, moved to the page rather than copied. */
+function buffersOf({ bundle, training }: ExportedCheckpoint): ArrayBuffer[] {
+  const buffers = [bundle.weights.buffer, training?.optimizer.buffer].filter(
+    (b): b is ArrayBuffer => b instanceof ArrayBuffer,
+  );
+  return [...new Set(buffers)];
+}
 
 function ready(): ModelSession {
   if (session === undefined) throw new Error('the worker has no backend yet (init first).');
