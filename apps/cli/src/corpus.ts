@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { firstInvalidUtf8Byte } from '@primer-ez/tokenizer';
 import { CliError } from './errors.js';
 
 const require = createRequire(import.meta.url);
@@ -29,7 +30,7 @@ export async function readTextFiles(paths: readonly string[]): Promise<string> {
       throw new CliError(
         `--text ${path}: looks binary (it contains NUL bytes); give a UTF-8 text file.`,
       );
-    const invalid = firstInvalidUtf8(bytes);
+    const invalid = firstInvalidUtf8Byte(bytes);
     if (invalid >= 0) {
       throw new CliError(
         `--text ${path}: not UTF-8 text (the bytes from offset ${invalid}, 0x${bytes[invalid]!.toString(16).padStart(2, '0')}…, are not a well-formed UTF-8 character); ` +
@@ -42,42 +43,6 @@ export async function readTextFiles(paths: readonly string[]): Promise<string> {
     texts.push(text);
   }
   return texts.join('\n');
-}
-
-/**
- * The offset where the first ill-formed UTF-8 sequence starts (overlong forms,
- * surrogates and code points above U+10FFFF included), or -1 when all of `bytes` is UTF-8.
- */
-export function firstInvalidUtf8(bytes: Uint8Array): number {
-  let i = 0;
-  while (i < bytes.length) {
-    const b = bytes[i]!;
-    if (b < 0x80) {
-      i++;
-      continue;
-    }
-    // The lead byte fixes the length and the allowed range of the first continuation byte.
-    let n: number;
-    let lo = 0x80;
-    let hi = 0xbf;
-    if (b >= 0xc2 && b <= 0xdf) n = 1;
-    else if (b >= 0xe0 && b <= 0xef) {
-      n = 2;
-      if (b === 0xe0) lo = 0xa0;
-      if (b === 0xed) hi = 0x9f;
-    } else if (b >= 0xf0 && b <= 0xf4) {
-      n = 3;
-      if (b === 0xf0) lo = 0x90;
-      if (b === 0xf4) hi = 0x8f;
-    } else return i;
-    for (let k = 1; k <= n; k++) {
-      const c = bytes[i + k];
-      if (c === undefined) return i;
-      if (k === 1 ? c < lo || c > hi : c < 0x80 || c > 0xbf) return i;
-    }
-    i += n + 1;
-  }
-  return -1;
 }
 
 /** `--text` files if given, else the embedded Moby-Dick. */

@@ -38,3 +38,4 @@ export type {
 } from './tokenizer-json.js';
 export type { DecodeOptions, EncodeOptions, StreamDecoder, Tokenizer } from './types.js';
 export { isWellFormed, toWellFormed } from './unicode.js';
+export { firstInvalidUtf8Byte } from './utf8.js';
