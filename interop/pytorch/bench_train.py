@@ -1,7 +1,7 @@
 """Training throughput of the PyTorch reference on the CPU, for the side-by-side in BENCHMARKS.md.
 
 Prints one JSON line per model: tokens/s of AdamW training steps (forward, backward, clipping,
-update) with the same config, batch and recipe as the TypeScript benchmark
+update) and of inference (forward only) with the same config, batch and recipe as the TypeScript benchmark
 (packages/trainer/bench/train.bench.mjs). Run with Debian's PyTorch:
 
     /usr/bin/python3 bench_train.py --threads 2 --steps 4
@@ -40,13 +40,21 @@ def main() -> None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
 
-        step()  # warm-up
-        best = float("inf")
-        for _ in range(args.steps):
-            t0 = time.perf_counter()
-            step()
-            best = min(best, time.perf_counter() - t0)
-        print(json.dumps({"model": name, "threads": args.threads, "tokens_per_s": args.batch * cfg.max_seq_len / best, "torch": torch.__version__}))
+        def forward() -> None:
+            with torch.no_grad():
+                model(ids)
+
+        tokens = args.batch * cfg.max_seq_len
+        result = {"model": name, "threads": args.threads, "torch": torch.__version__}
+        for key, fn in (("tokens_per_s", step), ("inference_tokens_per_s", forward)):
+            fn()  # warm-up
+            best = float("inf")
+            for _ in range(args.steps):
+                t0 = time.perf_counter()
+                fn()
+                best = min(best, time.perf_counter() - t0)
+            result[key] = tokens / best
+        print(json.dumps(result))
 
 
 if __name__ == "__main__":
