@@ -14,7 +14,9 @@ import {
   SafetensorsError,
 } from '@primer-ez/primer-layers';
 import { loadCheckpoint } from '@primer-ez/primer-layers/node';
-import { loadTokenizerJson, type Tokenizer } from '@primer-ez/tokenizer';
+import type { Tokenizer } from '@primer-ez/tokenizer';
+import { loadTokenizer } from '@primer-ez/tokenizer/node';
+import { findCheckpoint } from '@primer-ez/trainer/node';
 import type { Flags } from './args.js';
 import { CliError } from './errors.js';
 
@@ -57,18 +59,11 @@ export async function resolveCheckpointDir(path: string): Promise<string> {
       `--checkpoint ${path}: not a directory (a checkpoint is a directory with config.json and model.safetensors).`,
     );
   if (await exists(join(path, 'config.json'))) return path;
-  const pointer = await readFile(join(path, 'latest.json'), 'utf8').catch(() => undefined);
-  if (pointer !== undefined) {
-    try {
-      return join(path, JSON.parse(pointer).checkpoint);
-    } catch {
-      throw new CliError(
-        `--checkpoint ${path}: latest.json is damaged; point --checkpoint at a checkpoint directory inside checkpoints/.`,
-      );
-    }
-  }
+  // A run directory: its latest complete checkpoint (the pointer is validated, never followed outside).
+  const latest = await findCheckpoint(path);
+  if (latest !== undefined) return latest;
   throw new CliError(
-    `--checkpoint ${path}: neither a checkpoint (no config.json) nor a run directory (no latest.json).`,
+    `--checkpoint ${path}: neither a checkpoint (no config.json) nor a run directory with a complete checkpoint under checkpoints/.`,
   );
 }
 
@@ -115,17 +110,15 @@ export async function loadModelAndTokenizer(
   return { model, tokenizer, dir };
 }
 
-/** Reads a tokenizer.json, with one-line errors. */
+/** Reads a tokenizer.json, with one-line errors (size, file type and UTF-8 checked by the loader). */
 export async function loadTokenizerFile(
   path: string,
   what = `--tokenizer ${path}`,
 ): Promise<Tokenizer> {
-  // Raw bytes, not a 'utf8' string: the loader reports ill-formed UTF-8 instead of replacing it.
-  const bytes = await readFile(path).catch(() => {
+  if (!(await exists(path)))
     throw new CliError(`${what}: ${path} is missing; a checkpoint needs its tokenizer.json.`);
-  });
   try {
-    return loadTokenizerJson(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    return await loadTokenizer(path);
   } catch (error) {
     throw new CliError(`${what}: ${(error as Error).message}`);
   }

@@ -387,11 +387,24 @@ describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
       ['info', '--checkpoint', 'OTHER'],
       /model_type "gpt2"; primer-ez reads only "primer-ez" checkpoints/,
     ],
+    [
+      ['generate', '--checkpoint', 'ESCAPING', '--prompt', 'x'],
+      /neither a checkpoint \(no config.json\) nor a run directory with a complete checkpoint/,
+    ],
     [['frobnicate'], /unknown command "frobnicate"/],
   ])('%j', (args, message) => {
     writeFileSync(join(dir, 'empty.txt'), '');
     writeFileSync(join(dir, 'binary.bin'), Buffer.from([1, 0, 2]));
     writeFileSync(join(dir, 'latin1.txt'), Buffer.from('caf\u00e9 au lait', 'latin1'));
+    // A run directory whose latest.json points outside it, at a real checkpoint.
+    const escaping = join(dir, 'escaping');
+    if (!existsSync(escaping)) {
+      spawnSync('mkdir', ['-p', join(escaping, 'checkpoints')]);
+      writeFileSync(
+        join(escaping, 'latest.json'),
+        JSON.stringify({ checkpoint: '../run/checkpoints/step-000012' }),
+      );
+    }
     const hostile = join(dir, 'hostile');
     if (!existsSync(hostile)) {
       spawnSync('cp', ['-r', join(run, 'checkpoints', 'step-000012'), hostile]);
@@ -412,6 +425,7 @@ describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
         .replace('BINARY', join(dir, 'binary.bin'))
         .replace('LATIN1', join(dir, 'latin1.txt'))
         .replace('HOSTILE', hostile)
+        .replace('ESCAPING', escaping)
         .replace('OTHER', other)
         .replace('FILE', text),
     );

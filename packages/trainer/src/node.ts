@@ -153,34 +153,9 @@ export class RunDirectory implements CheckpointSink {
     return relative(process.cwd(), target) || target;
   }
 
-  /**
-   * The checkpoint a pointer file (`latest.json` or `best.json`) names, or undefined. For
-   * `latest`, a pointer that is missing, unreadable or names an incomplete directory falls back to
-   * the newest complete checkpoint directory, so a run killed at any moment can be resumed.
-   */
-  async checkpointDir(pointer: 'latest' | 'best' = 'latest'): Promise<string | undefined> {
-    const named = await this.pointerTarget(pointer);
-    if (pointer === 'best' || (named !== undefined && (await isCheckpoint(named)))) return named;
-    const steps = (await readdir(join(this.dir, 'checkpoints')))
-      .filter((d) => /^step-\d+$/.test(d))
-      .sort()
-      .reverse();
-    for (const d of steps) {
-      const dir = join(this.dir, 'checkpoints', d);
-      if (await isCheckpoint(dir)) return dir;
-    }
-    return undefined;
-  }
-
-  private async pointerTarget(pointer: 'latest' | 'best'): Promise<string | undefined> {
-    try {
-      const { checkpoint } = JSON.parse(await readFile(join(this.dir, `${pointer}.json`), 'utf8'));
-      if (typeof checkpoint !== 'string' || !/^checkpoints\/step-\d+$/.test(checkpoint))
-        return undefined;
-      return join(this.dir, checkpoint);
-    } catch {
-      return undefined;
-    }
+  /** See {@link findCheckpoint}. */
+  checkpointDir(pointer: 'latest' | 'best' = 'latest'): Promise<string | undefined> {
+    return findCheckpoint(this.dir, pointer);
   }
 
   /** Appends events as JSON lines to `metrics.jsonl` (step and eval events). */
@@ -191,9 +166,9 @@ export class RunDirectory implements CheckpointSink {
 
   private async prune(): Promise<void> {
     const keepers = new Set(
-      (await Promise.all([this.pointerTarget('latest'), this.pointerTarget('best')])).filter(
-        (d) => d !== undefined,
-      ),
+      (
+        await Promise.all([pointerTarget(this.dir, 'latest'), pointerTarget(this.dir, 'best')])
+      ).filter((d) => d !== undefined),
     );
     const dirs = (await readdir(join(this.dir, 'checkpoints')))
       .filter((d) => /^step-\d+$/.test(d))
@@ -231,6 +206,40 @@ export function metricsLine(event: TrainEvent): string | undefined {
     });
   }
   return undefined;
+}
+
+/**
+ * The checkpoint of run directory `dir` that a pointer file (`latest.json` or `best.json`) names,
+ * or undefined; reads only. For `latest`, a pointer that is missing, unreadable or names an
+ * incomplete directory falls back to the newest complete checkpoint directory, so a run killed
+ * at any moment can be resumed. A pointer can only name `checkpoints/step-N` inside `dir`.
+ */
+export async function findCheckpoint(
+  dir: string,
+  pointer: 'latest' | 'best' = 'latest',
+): Promise<string | undefined> {
+  const named = await pointerTarget(dir, pointer);
+  if (pointer === 'best' || (named !== undefined && (await isCheckpoint(named)))) return named;
+  const steps = await readdir(join(dir, 'checkpoints')).catch(() => [] as string[]);
+  for (const d of steps
+    .filter((d) => /^step-\d+$/.test(d))
+    .sort()
+    .reverse()) {
+    const path = join(dir, 'checkpoints', d);
+    if (await isCheckpoint(path)) return path;
+  }
+  return undefined;
+}
+
+async function pointerTarget(dir: string, pointer: 'latest' | 'best'): Promise<string | undefined> {
+  try {
+    const { checkpoint } = JSON.parse(await readFile(join(dir, `${pointer}.json`), 'utf8'));
+    if (typeof checkpoint !== 'string' || !/^checkpoints\/step-\d+$/.test(checkpoint))
+      return undefined;
+    return join(dir, checkpoint);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether `dir` holds every file a resumable checkpoint needs. */
