@@ -10,6 +10,7 @@ import {
   ConfigError,
   configFromJson,
   deserializeCheckpoint,
+  NonFiniteWeightError,
   PrimerModel,
   readSafetensors,
   SafetensorsError,
@@ -166,6 +167,22 @@ describeEachBackend('checkpoints', (backend) => {
       );
       expect(tf.memory().numTensors).toBe(before);
     }
+    model.dispose();
+  });
+
+  it('refuses to save non-finite weights, naming the tensor', async () => {
+    const model = PrimerModel.create(base, { seed: 6 });
+    const w = model.params.get('blocks.0.ffn.up.weight')!;
+    w.assign(tf.fill(w.shape, Number.POSITIVE_INFINITY));
+    const before = tf.memory().numTensors;
+    const error = await serializeCheckpoint(model).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonFiniteWeightError);
+    expect(error).toMatchObject({
+      tensor: 'blocks.0.ffn.up.weight',
+      message:
+        "tensor 'blocks.0.ffn.up.weight' holds Infinity at index 0: refusing to save a model with non-finite weights (it could not be loaded).",
+    });
+    expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });
 

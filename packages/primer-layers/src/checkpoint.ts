@@ -41,10 +41,15 @@ export async function serializeCheckpoint(model: PrimerModel): Promise<Checkpoin
   for (const spec of model.specs) {
     const onDisk = toDiskLayout(spec, model.params.get(spec.name)!);
     try {
-      tensors.push([
-        spec.name,
-        { shape: onDisk.shape, data: (await onDisk.data()) as Float32Array },
-      ]);
+      const data = (await onDisk.data()) as Float32Array;
+      const bad = firstNonFinite(data);
+      if (bad >= 0) {
+        throw new NonFiniteWeightError(
+          spec.name,
+          `tensor '${spec.name}' holds ${data[bad]} at index ${bad}: refusing to save a model with non-finite weights (it could not be loaded).`,
+        );
+      }
+      tensors.push([spec.name, { shape: onDisk.shape, data }]);
     } finally {
       onDisk.dispose();
     }
@@ -58,6 +63,24 @@ export async function serializeCheckpoint(model: PrimerModel): Promise<Checkpoin
       [CONFIG_KEY]: JSON.stringify(config),
     }),
   };
+}
+
+/** A weight is NaN or ±Infinity: such a model is refused on save and on load. */
+export class NonFiniteWeightError extends CheckpointError {
+  override name = 'NonFiniteWeightError';
+  constructor(
+    /** The tensor's checkpoint name. */
+    readonly tensor: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The index of the first NaN or ±Infinity in `data`, or -1. */
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
+  return -1;
 }
 
 /**
@@ -96,7 +119,7 @@ export function deserializeCheckpoint(files: CheckpointFiles): PrimerModel {
         `tensor '${spec.name}' has shape [${stored.shape}] in model.safetensors; the config needs [${expected}].`,
       );
     }
-    const bad = stored.data.findIndex((x) => !Number.isFinite(x));
+    const bad = firstNonFinite(stored.data);
     if (bad >= 0) {
       throw new CheckpointError(
         `tensor '${spec.name}' holds ${stored.data[bad]} at index ${bad} (of ${stored.data.length}): ` +

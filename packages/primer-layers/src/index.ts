@@ -9,6 +9,7 @@ export {
   CheckpointError,
   type CheckpointFiles,
   deserializeCheckpoint,
+  NonFiniteWeightError,
   serializeCheckpoint,
 } from './checkpoint.js';
 export {

@@ -1,6 +1,7 @@
 import {
   type CheckpointFiles,
   deserializeCheckpoint,
+  NonFiniteWeightError,
   type PrimerModel,
   readSafetensors,
   serializeCheckpoint,
@@ -399,12 +400,11 @@ export class Trainer {
 
   /** The model checkpoint, the tokenizer and the trainer's state: everything to resume exactly. */
   async snapshot(): Promise<TrainerSnapshot> {
-    await this.assertFinite();
     const moments: [string, { shape: number[]; data: Float32Array }][] = [];
     for (const [name, t] of this.optimizer.moments())
       moments.push([name, { shape: t.shape, data: (await t.data()) as Float32Array }]);
     const snapshot: TrainerSnapshot = {
-      model: await serializeCheckpoint(this.model),
+      model: await this.serializeModel(),
       state: {
         format: 'primer-ez-trainer-state',
         version: 1,
@@ -465,23 +465,16 @@ export class Trainer {
     return trainer;
   }
 
-  /**
-   * Throws a {@link TrainingError} naming the first parameter holding NaN or ±Inf, so that a
-   * broken state is never saved over a good checkpoint.
-   */
-  private async assertFinite(): Promise<void> {
-    // x·0 is 0 for every finite x and NaN otherwise: one reduction per parameter, any backend.
-    const sums = tf.tidy(() =>
-      tf.stack([...this.model.params.values()].map((p) => tf.sum(tf.mul(p, 0)))),
-    );
-    const values = await sums.data();
-    sums.dispose();
-    const names = [...this.model.params.keys()];
-    const bad = values.findIndex((v) => v !== 0);
-    if (bad >= 0)
+  /** The model's checkpoint files; a model holding NaN or Inf is refused, so it never replaces a good checkpoint. */
+  private async serializeModel(): Promise<CheckpointFiles> {
+    try {
+      return await serializeCheckpoint(this.model);
+    } catch (error) {
+      if (!(error instanceof NonFiniteWeightError)) throw error;
       throw new TrainingError(
-        `parameter '${names[bad]}' holds NaN or Inf at step ${this.step}; refusing to save this state (the last checkpoint is left as it was).`,
+        `parameter '${error.tensor}' holds NaN or Inf at step ${this.step}; refusing to save this state (the last checkpoint is left as it was).`,
       );
+    }
   }
 
   /** Frees the optimiser state (the model is the caller's). */
