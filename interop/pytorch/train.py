@@ -52,12 +52,12 @@ PRESETS: Dict[str, Dict[str, object]] = {
 }
 VANILLA = {"attention": "mha", "ffn_activation": "relu"}
 
-# DEFAULT_TRAINER_OPTIONS of trainer.ts: trainer_state.json's "options" has these keys and seqLen.
+# DEFAULT_TRAINER_OPTIONS of options.ts (packages/trainer): trainer_state.json's "options" has these keys and seqLen.
 DEFAULT_OPTIONS: Dict[str, object] = {
     "batchSize": 32, "lr": 1e-3, "optimizer": "adamw", "beta1": 0.9, "beta2": 0.98, "eps": 1e-8,
     "weightDecay": 0.01, "schedule": "cosine", "warmup": 100, "minLrRatio": 0.1, "totalSteps": 2000,
     "gradClip": 1, "accumulate": 1, "seed": 0, "evalWindows": 64, "evalBatchSize": 16,
-    "nonFinite": "stop", "maxSkips": 5,
+    "nonFinite": "stop", "maxSkips": 5, "workers": 1,
 }
 # The CLI's CONFIG_FLAGS (apps/cli/src/args.ts): --flag-name sets config key flag_name.
 CONFIG_FLAGS: Dict[str, object] = {
@@ -295,8 +295,10 @@ class Run:
             starts = sample_starts(self.rng, len(self.data.train), self.batch, self.seq_len)
             w = torch.from_numpy(windows(self.data.train, starts[g.rank * share : (g.rank + 1) * share], self.seq_len))
             w = w.to(g.device)
-            # Dropout is seeded per step, micro-batch and rank, so a resumed run draws the same masks.
-            torch.manual_seed((int(o["seed"]) * 1_000_003 + (self.step + 1) * 131 + micro + 7919 * g.rank) % 2**31)  # type: ignore[call-overload]
+            # Dropout is seeded per step, micro-batch and share (dropoutSeed in step.ts), so a resumed
+            # run draws the same masks (torch's, not tfjs's: the two generators differ).
+            seed = int(o["seed"]) * 1_000_003 + (self.step + 1) * 131 + micro + g.rank * 2_654_435_761  # type: ignore[call-overload]
+            torch.manual_seed(seed % 2**31)
             last = micro == self.accumulate - 1
             with self.ddp.no_sync() if g.distributed and not last else contextlib.nullcontext():  # type: ignore[operator]
                 logits = self.ddp(w[:, :-1], check_ids=False)  # [B/N, T, V]

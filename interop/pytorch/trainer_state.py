@@ -8,7 +8,7 @@
   "bestValLoss", "tokensSeen", "elapsedMs", "options"}`` where ``options`` are the TypeScript
   ``TrainerOptions`` (camelCase: batchSize, seqLen, lr, optimizer, beta1, beta2, eps, weightDecay,
   schedule, warmup, minLrRatio, totalSteps, gradClip, accumulate, seed, evalWindows,
-  evalBatchSize, nonFinite, maxSkips). train.py adds ``"trainer"`` (who wrote it, on how many
+  evalBatchSize, nonFinite, maxSkips, workers). train.py adds ``"trainer"`` (who wrote it, on how many
   processes), which the TypeScript reader ignores;
 - ``optimizer.safetensors``: AdamW's first and second moments as F32 ``m.<param>`` and
   ``v.<param>``, metadata ``{"format": "primer-ez-optimizer", "step": "<optimiser steps>"}``.

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { PRESETS } from '@primer-ez/primer-layers';
 import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import { trainCharTokenizer } from '@primer-ez/tokenizer';
-import { Rng, splitTokens } from '@primer-ez/trainer';
+import { DEFAULT_TRAINER_OPTIONS, Rng, splitTokens, windowStarts } from '@primer-ez/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -185,18 +185,18 @@ describe.skipIf(PYTHON === undefined)('interop/pytorch train.py under torchrun',
   it('has the presets and the data order of the TypeScript trainer', async () => {
     const script =
       'import json, sys; sys.path.insert(0, sys.argv[1]); import train, tokens; r = tokens.Rng(7); ' +
-      'print(json.dumps({"presets": train.PRESETS, "draws": [r.int(n) for n in (1000, 7, 2**32, 3, 123456789)], ' +
+      'print(json.dumps({"presets": train.PRESETS, "options": train.DEFAULT_OPTIONS, "draws": [r.int(n) for n in (1000, 7, 2**32, 3, 123456789)], ' +
       '"starts": tokens.sample_starts(tokens.Rng(3), 26710, 8, 32), "windows": tokens.window_starts(2968, 32, 10)}))';
     const r = await run(PYTHON!, ['-c', script, dirname(TRAIN)]);
     expectOk(r);
     const py = JSON.parse(r.stdout);
     for (const name of ['tiny', 'small', 'labml'] as const)
       expect(py.presets[name], name).toEqual({ ...PRESETS[name] });
+    expect(py.options).toEqual(DEFAULT_TRAINER_OPTIONS);
     const rng = new Rng(7);
     expect(py.draws).toEqual([1000, 7, 2 ** 32, 3, 123456789].map((n) => rng.int(n)));
     const starts = new Rng(3);
     expect(py.starts).toEqual(Array.from({ length: 8 }, () => starts.int(26710 - 32)));
-    const { windowStarts } = await import('@primer-ez/trainer');
     expect(py.windows).toEqual(windowStarts(2968, 32, 10));
   });
 
