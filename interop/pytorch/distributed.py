@@ -95,9 +95,12 @@ class Interrupt:
             signal.signal(s, self._handle)
 
     def _handle(self, signum: int, _frame: object) -> None:
-        if self.signal == signal.SIGINT and signum == signal.SIGINT:
-            raise KeyboardInterrupt  # a second Ctrl-C quits at once
-        self.signal = signum
+        # A second Ctrl-C quits at once, alone. NOTE: not under torchrun, which passes on the
+        # Ctrl-C it gets itself (a second SIGINT right after the terminal's) and SIGKILLs its
+        # processes 30 s later if they have not exited.
+        if self.signal == signal.SIGINT and signum == signal.SIGINT and "WORLD_SIZE" not in os.environ:
+            raise KeyboardInterrupt
+        self.signal = self.signal or signum
 
     @property
     def exit_code(self) -> int:

@@ -193,7 +193,8 @@ class Run:
         if snapshot is not None:
             self.cfg = PrimerEZConfig.from_dict(snapshot["config"])  # type: ignore[arg-type]
             state: Dict[str, object] = snapshot["state"]  # type: ignore[assignment]
-            self.o = {**state["options"], "totalSteps": args.steps}  # type: ignore[dict-item]
+            options: Dict[str, object] = state["options"]  # type: ignore[assignment]
+            self.o = {**DEFAULT_OPTIONS, "seqLen": self.cfg.max_seq_len, **options, "totalSteps": args.steps}
         else:
             self.cfg = model_config(args, self.data.vocab_size)
             self.o = trainer_options(args, self.cfg)
