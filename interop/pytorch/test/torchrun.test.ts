@@ -238,24 +238,32 @@ describe.skipIf(PYTHON === undefined)('interop/pytorch train.py under torchrun',
     });
   });
 
-  it("writes a checkpoint that primer-ez eval scores at PyTorch's own validation loss", async () => {
-    const r = await run(process.execPath, [
-      CLI,
-      'eval',
-      '--checkpoint',
-      join(dir, 'two'),
-      '--text',
-      valText,
-      '--json',
-      '--backend',
-      'cpu',
+  it("is read by the CLI: eval scores it at PyTorch's own validation loss; generate, info, plot", async () => {
+    const cli = (...args: string[]) => run(process.execPath, [CLI, ...args]);
+    const runDir = join(dir, 'two');
+    const [evaluated, generated, info, plot] = await Promise.all([
+      cli('eval', '--checkpoint', runDir, '--text', valText, '--json', '--backend', 'cpu'),
+      cli(
+        'generate',
+        '--checkpoint',
+        runDir,
+        '--prompt',
+        'Call me',
+        '--max-new-tokens',
+        '8',
+        '--backend',
+        'cpu',
+      ),
+      cli('info', '--checkpoint', runDir, '--json'),
+      cli('plot', runDir),
     ]);
-    expectOk(r);
-    const ts = JSON.parse(r.stdout);
+    for (const r of [evaluated, generated, info, plot]) expectOk(r);
+    const ts = JSON.parse(evaluated.stdout);
     expect(ts.windows).toBe(Math.floor((valTokens - 1) / 32)); // all of them, as PyTorch scored
-    expect(Math.abs(ts.loss - metrics(join(dir, 'two')).evals.get(3)!.val_loss!)).toBeLessThan(
-      1e-4,
-    );
+    expect(Math.abs(ts.loss - metrics(runDir).evals.get(3)!.val_loss!)).toBeLessThan(1e-4);
+    expect(generated.stdout.length).toBeGreaterThanOrEqual(8);
+    expect(JSON.parse(info.stdout).config).toMatchObject({ d_model: 32, dconv_init: 'smoothing' });
+    expect(readFileSync(join(runDir, 'loss.svg'), 'utf8')).toContain('<svg');
   });
 
   it('is resumed by primer-ez train --resume, and resumes that run, as if it had never stopped', async () => {
