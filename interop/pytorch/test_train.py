@@ -9,6 +9,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import socket
+import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -17,7 +20,7 @@ import torch
 
 import train
 from primer_ez import PrimerEZ, PrimerEZConfig
-from rundir import RunDirectory, find_checkpoint
+from rundir import RunDirectory, RunDirectoryError, find_checkpoint
 from tokens import DataError, TokenData, window_starts
 from trainer_state import ResumeError, load_moments, make_optimizer, moments, read_checkpoint, ts_shape, write_checkpoint
 
@@ -109,6 +112,45 @@ class RunDirectoryTest(unittest.TestCase):
             os.rename(os.path.join(d, "checkpoints", "step-000003"), os.path.join(d, "checkpoints", "step-000003.old-1234abcd"))
             RunDirectory(d)
             self.assertEqual(sorted(os.listdir(os.path.join(d, "checkpoints"))), ["step-000001", "step-000003", "step-000004"])
+
+    def test_one_writer_and_no_silent_overwrite(self) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            run = RunDirectory(d)
+            with open(os.path.join(d, "run.lock")) as f:
+                self.assertEqual(json.load(f)["pid"], os.getpid())
+            run.log({"step": 1, "loss": 2.0})
+            run.close()
+            self.assertFalse(os.path.exists(os.path.join(d, "run.lock")))
+            with self.assertRaisesRegex(RunDirectoryError, r"already holds a run \(metrics.jsonl\); continue it with --resume"):
+                RunDirectory(d, mode="fresh")
+            self.assertFalse(os.path.exists(os.path.join(d, "run.lock")))  # released on refusal
+            RunDirectory(d, mode="overwrite").close()
+            self.assertFalse(os.path.exists(os.path.join(d, "metrics.jsonl")))
+            # A live process on this host holds it (pid 1 is always alive): refused, naming it.
+            lock = {"pid": 1, "host": socket.gethostname(), "started": "2026-01-01T00:00:00.000Z"}
+            with open(os.path.join(d, "run.lock"), "w") as f:
+                json.dump(lock, f)
+            with self.assertRaisesRegex(RunDirectoryError, r"in use by another process \(pid 1 on host"):
+                RunDirectory(d)
+            # A dead one's lock is taken over.
+            child = subprocess.Popen([sys.executable, "-c", "pass"])
+            child.wait()
+            with open(os.path.join(d, "run.lock"), "w") as f:
+                json.dump({**lock, "pid": child.pid}, f)
+            RunDirectory(d).close()
+
+    def test_metrics_cut_back_to_the_resumed_step(self) -> None:
+        with tempfile.TemporaryDirectory() as d:
+            run = RunDirectory(d)
+            for step in (1, 2, 3):
+                run.log({"step": step, "loss": 1.0})
+            run.log({"step": 2, "val_loss": 1.0})
+            with open(os.path.join(d, "metrics.jsonl"), "a") as f:
+                f.write('{"step": 4, "lo')  # cut short by a kill
+            self.assertEqual(run.truncate_metrics(2), 2)
+            with open(os.path.join(d, "metrics.jsonl")) as f:
+                self.assertEqual([json.loads(line)["step"] for line in f], [1, 2, 2])
+            run.close()
 
     def test_a_damaged_state_is_named(self) -> None:
         with tempfile.TemporaryDirectory() as d:

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from distributed import Group, Interrupt
 from primer_ez import PrimerEZ, PrimerEZConfig
-from rundir import RunDirectory, find_checkpoint
+from rundir import RunDirectory, RunDirectoryError, find_checkpoint, release_locks, resume_candidates
 from tokens import DataError, Rng, TokenData, sample_starts, window_starts, windows
 from trainer_state import ResumeError, load_moments, make_optimizer, moments, read_checkpoint, ts_shape, write_checkpoint
 
@@ -73,6 +73,10 @@ class TrainError(RuntimeError):
     """Training cannot start or go on; the message says why and what to do."""
 
 
+class RankZeroFailed(TrainError):
+    """Rank 0 could not start, and says why; the other processes stop quietly."""
+
+
 def parse_args(argv: List[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="train.py",
@@ -82,6 +86,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     a("--data", required=True, help="dataset directory of `primer-ez data prepare` (meta.json, train.bin, val.bin)")
     a("--out", help="run directory (default: runs/<arch>-<preset>-<time>)")
     a("--resume", action="store_true", help="continue the run in --out from its latest checkpoint, exactly")
+    a("--overwrite", action="store_true", help="start over in an --out that already holds a run (deletes it)")
     a("--preset", choices=list(PRESETS), default="small", help="model size (default small)")
     a("--arch", choices=["primer-ez", "vanilla"], default="primer-ez", help="Primer EZ or the vanilla baseline")
     a("--config", help="JSON file of config keys (applied after the preset, before flags)")
@@ -123,6 +128,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')} {getattr(args, name)} is out of range")
     if args.resume and args.out is None:
         p.error("--resume needs --out RUN_DIR (the run to continue)")
+    if args.resume and args.overwrite:
+        p.error("--resume continues the run in --out and --overwrite deletes it: give one of them")
     return args
 
 
@@ -186,7 +193,7 @@ class Run:
             "runs", f"{args.arch}-{args.preset}-{datetime.datetime.now().strftime('%Y-%m-%dT%H-%M-%S')}"
         )
         self.out = os.path.abspath(out)
-        self.run_dir = RunDirectory(out) if group.rank == 0 else None
+        self.run_dir = self._open_run_dir(out)
         with open(self.data.tokenizer_path, "r", encoding="utf-8") as f:
             self.tokenizer_json = f.read()
         snapshot = self._read_resume() if args.resume else None
@@ -222,22 +229,46 @@ class Run:
         )
         self.saved_step = -1
 
+    def _open_run_dir(self, out: str) -> Optional[RunDirectory]:
+        """Rank 0 takes the run directory (its lock); every process hears whether it could."""
+        run_dir, error = None, None
+        if self.group.rank == 0:
+            mode = "resume" if self.args.resume else "overwrite" if self.args.overwrite else "fresh"
+            try:
+                run_dir = RunDirectory(out, mode=mode)
+            except RunDirectoryError as e:
+                error = str(e)
+        error = self.group.broadcast(error)  # type: ignore[assignment]
+        if error is not None:
+            raise TrainError(error) if self.group.rank == 0 else RankZeroFailed(error)
+        return run_dir
+
     def _read_resume(self) -> Dict[str, object]:
         """Rank 0 reads and checks the latest checkpoint; every process gets all but the tensors."""
         head: Dict[str, object] = {}
         snapshot: Dict[str, object] = {}
         if self.group.rank == 0:
-            try:
-                latest = find_checkpoint(self.out)
-                if latest is None:
-                    raise TrainError(f"--resume: {self.out} has no checkpoint; there is no run to continue there")
-                snapshot = read_checkpoint(latest)
+            # The newest checkpoint that reads whole; a damaged one is named and passed over.
+            problems: List[str] = []
+            for candidate in resume_candidates(self.out):
+                try:
+                    snapshot = read_checkpoint(candidate)
+                    break
+                except (ValueError, OSError) as e:
+                    problems.append(f"{candidate}: {e}")
+                    self.log(f"--resume: skipping {candidate}: {e}")
+            if snapshot:
                 head = {k: v for k, v in snapshot.items() if k not in ("weights", "optimizer")}
-            except (ValueError, OSError, TrainError) as e:
-                head = {"error": f"--resume: {e}"}
+                dropped = self.run_dir.truncate_metrics(int(snapshot["state"]["step"]))  # type: ignore[union-attr, index]
+                if dropped:
+                    self.log(f"metrics.jsonl: dropped {dropped} line(s) after the checkpoint's step")
+            elif problems:
+                head = {"error": f"--resume: no checkpoint in {self.out} could be read ({'; '.join(problems)})"}
+            else:
+                head = {"error": f"--resume: {self.out} has no checkpoint; there is no run to continue there"}
         head = self.group.broadcast(head)  # type: ignore[assignment]
         if "error" in head:
-            raise TrainError(str(head["error"]) if self.group.rank == 0 else "rank 0 could not read the checkpoint")
+            raise TrainError(str(head["error"])) if self.group.rank == 0 else RankZeroFailed(str(head["error"]))
         tokenizer = head["tokenizer"]
         if tokenizer is not None and json.loads(tokenizer) != json.loads(self.tokenizer_json):  # type: ignore[arg-type]
             raise TrainError(
@@ -445,6 +476,8 @@ class Run:
                 f"checkpoint: {find_checkpoint(self.out) or self.out}",
                 flush=True,
             )
+        if self.run_dir is not None:
+            self.run_dir.close()
         return self.interrupt.exit_code if reason == "aborted" else 0
 
 
@@ -466,6 +499,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             step = run.step
         group.close(code)
         return code
+    except RankZeroFailed:
+        return 1
     except (TrainError, DataError, ResumeError) as e:
         print(f"{who}: {e}", file=sys.stderr, flush=True)
         return 1
@@ -489,6 +524,7 @@ if __name__ == "__main__":
     code = main()
     if code != 0 and "WORLD_SIZE" in os.environ:
         # NOTE: skip the interpreter's teardown, which can wait on a dead peer's process group.
+        release_locks()
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
