@@ -270,6 +270,8 @@ export {
   prepareTokenDataset,
   type StreamOptions,
   type TokenizerSpec,
+  type TokenizeToFileOptions,
+  tokenizeToFile,
   trainTokenizerOnFiles,
 } from './prepare-tokens.js';
 export {

@@ -8,12 +8,13 @@ import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promi
 import { basename, dirname, join, resolve } from 'node:path';
 import { BpeTrainer, type Tokenizer, trainCharTokenizer } from '@primer-ez/tokenizer';
 import { DataError } from './data.js';
-import { type TextProgress, TextStream } from './text-stream.js';
+import { type TextProgress, type TextSourceInfo, TextStream } from './text-stream.js';
 import {
   dtypeBytes,
   encodeTokenBytes,
   TOKEN_DATASET_FILES,
   type TokenDatasetMeta,
+  type TokenDtype,
   tokenDtype,
   trainTokenCount,
 } from './token-file.js';
@@ -40,7 +41,7 @@ export type PreparePhase = 'characters' | 'bpe-sample' | 'tokens';
 export interface StreamOptions {
   /** Bytes read at a time (default 1 MiB). */
   chunkBytes?: number;
-  onProgress?: (phase: PreparePhase, progress: TextProgress & { tokens?: number }) => void;
+  onProgress?: (phase: PreparePhase, progress: TextProgress) => void;
   /** Stops between chunks (the temporary directory is removed; the error is an `AbortError`). */
   signal?: AbortSignal;
 }
@@ -155,24 +156,13 @@ export async function prepareTokenDataset(
   try {
     // Pass 2: every id of the stream into train.bin, then the tail moves to val.bin.
     const trainPath = join(temp, TOKEN_DATASET_FILES.train);
-    const protect = tokenizer.specialTokens.map((t) => t.content).filter((s) => /\s/.test(s));
-    const stream = textStream(options.paths, options, 'tokens', protect);
-    let total = 0;
-    const file = await open(trainPath, 'wx+');
+    const { tokens: total, sources } = await tokenizeToFile(trainPath, {
+      ...options,
+      tokenizer,
+      dtype,
+    });
+    const file = await open(trainPath, 'r+');
     try {
-      for await (const piece of stream.pieces()) {
-        options.signal?.throwIfAborted();
-        let ids: number[];
-        try {
-          ids = tokenizer.encode(piece);
-        } catch (error) {
-          throw new DataError(
-            `the text cannot be encoded with this tokenizer: ${(error as Error).message}`,
-          );
-        }
-        await file.write(encodeTokenBytes(ids, dtype));
-        total += ids.length;
-      }
       const cut = trainTokenCount(total, fraction);
       if (cut < 1 || cut >= total)
         throw new DataError(
@@ -206,7 +196,7 @@ export async function prepareTokenDataset(
         train_tokens: cut,
         val_tokens: total - cut,
         validation_fraction: fraction,
-        sources: stream.sources,
+        sources,
         tokenizer: TOKEN_DATASET_FILES.tokenizer,
       };
       await writeFile(
@@ -224,6 +214,50 @@ export async function prepareTokenDataset(
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** Options of {@link tokenizeToFile}. */
+export interface TokenizeToFileOptions extends StreamOptions {
+  paths: readonly string[];
+  tokenizer: Tokenizer;
+  /** Default: the smallest that holds the vocabulary ({@link tokenDtype}). */
+  dtype?: TokenDtype;
+}
+
+/**
+ * Tokenizes text files (joined with '\n') into one new file of little-endian ids, piece by
+ * piece; returns the number of ids and the files' sizes and SHA-256. The ids equal
+ * `tokenizer.encode` of the whole text (see text-stream.ts for where pieces are cut).
+ */
+export async function tokenizeToFile(
+  path: string,
+  options: TokenizeToFileOptions,
+): Promise<{ tokens: number; sources: TextSourceInfo[] }> {
+  const { tokenizer } = options;
+  const dtype = options.dtype ?? tokenDtype(tokenizer.vocabSize);
+  const protect = tokenizer.specialTokens.map((t) => t.content).filter((s) => /\s/.test(s));
+  const stream = textStream(options.paths, options, 'tokens', protect);
+  let tokens = 0;
+  const file = await open(path, 'wx');
+  try {
+    for await (const piece of stream.pieces()) {
+      options.signal?.throwIfAborted();
+      let ids: number[];
+      try {
+        ids = tokenizer.encode(piece);
+      } catch (error) {
+        throw new DataError(
+          `the text cannot be encoded with this tokenizer: ${(error as Error).message}`,
+        );
+      }
+      await file.write(encodeTokenBytes(ids, dtype));
+      tokens += ids.length;
+    }
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+  return { tokens, sources: stream.sources };
 }
 
 /** Renames `temp` to `dir`: over an empty directory, or (with `force`) over a full one. */
