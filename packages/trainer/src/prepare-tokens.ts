@@ -39,7 +39,7 @@ export type PreparePhase = 'characters' | 'bpe-sample' | 'tokens';
 
 /** Options shared by {@link trainTokenizerOnFiles} and {@link prepareTokenDataset}. */
 export interface StreamOptions {
-  /** Bytes read at a time (default 1 MiB). */
+  /** Bytes read at a time (default 256 KiB). */
   chunkBytes?: number;
   onProgress?: (phase: PreparePhase, progress: TextProgress) => void;
   /** Stops between chunks (the temporary directory is removed; the error is an `AbortError`). */

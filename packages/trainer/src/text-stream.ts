@@ -40,7 +40,7 @@ export interface TextProgress {
 
 /** Options of {@link TextStream}. */
 export interface TextStreamOptions {
-  /** Bytes read from a file at a time. Default 1 MiB. */
+  /** Bytes read from a file at a time. Default 256 KiB (the memory a pass holds grows with it). */
   chunkBytes?: number;
   /**
    * Texts that must not be cut (special tokens containing whitespace); cuts never fall inside one.
@@ -50,7 +50,7 @@ export interface TextStreamOptions {
   onProgress?: (progress: TextProgress) => void;
 }
 
-const DEFAULT_CHUNK_BYTES = 1 << 20;
+const DEFAULT_CHUNK_BYTES = 1 << 18;
 /** A piece with no safe cut point grows to this many chunks before it is cut anyway. */
 const MAX_PIECE_CHUNKS = 64;
 
