@@ -69,15 +69,7 @@ export async function evaluate(
   let total = 0;
   for (let i = 0; i < starts.length; i += batchSize) {
     const { ids, targets } = batchAt(stream, starts.slice(i, i + batchSize), seqLen);
-    const sum = tf.tidy(() => {
-      const logits = model.forward(ids, { checkIds: false });
-      const [b, t] = ids.shape;
-      return sparseCrossEntropy(
-        tf.reshape(logits, [b * t, vocab]) as tf.Tensor2D,
-        tf.reshape(targets, [b * t]) as tf.Tensor1D,
-        'sum',
-      );
-    });
+    const sum = batchCrossEntropy(model, ids, targets);
     total += (await sum.data())[0] as number;
     tf.dispose([ids, targets, sum]);
   }
@@ -104,4 +96,21 @@ function tokenSourceOf(tokens: ArrayLike<number> | TokenSource): TokenSource {
     if (!Number.isInteger(list[i]))
       throw new DataError(`evaluate: token ${i} is ${list[i]}, not an integer token id.`);
   return Int32Array.from(list);
+}
+
+/** The summed next-token cross-entropy of a batch of windows `[B, T]`, as a scalar tensor. */
+export function batchCrossEntropy(
+  model: PrimerModel,
+  ids: tf.Tensor2D,
+  targets: tf.Tensor2D,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const logits = model.forward(ids, { checkIds: false }); // [B, T, V]
+    const [b, t] = ids.shape;
+    return sparseCrossEntropy(
+      tf.reshape(logits, [b * t, model.config.vocab_size]) as tf.Tensor2D,
+      tf.reshape(targets, [b * t]) as tf.Tensor1D,
+      'sum',
+    ) as tf.Scalar;
+  });
 }
