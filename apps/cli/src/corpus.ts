@@ -86,10 +86,14 @@ export function corpusProgress(
   const started = new Map<PreparePhase, number>();
   let lastDraw = 0;
   let lastTenth = -1;
+  let drawn = false;
   return (phase, { bytesRead, totalBytes }) => {
     if (totalBytes < PROGRESS_BYTES) return;
     const now = performance.now();
     if (!started.has(phase)) {
+      // A pass that stopped early (BPE's sample) leaves its line: end it before the next.
+      if (drawn) stream.write('\n');
+      drawn = false;
       started.set(phase, now);
       lastTenth = -1;
     }
@@ -102,6 +106,7 @@ export function corpusProgress(
     if (stream.isTTY) {
       if (done || now - lastDraw > 200) {
         stream.write(`\r\x1b[2K${line}${done ? '\n' : ''}`);
+        drawn = !done;
         lastDraw = now;
       }
     } else {

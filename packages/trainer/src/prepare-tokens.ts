@@ -148,6 +148,7 @@ export async function prepareTokenDataset(
   const dtype = tokenDtype(tokenizer.vocabSize);
   const width = dtypeBytes(dtype);
   await mkdir(dirname(dir), { recursive: true });
+  await removeDeadTemporaries(dir);
   const temp = join(
     dirname(dir),
     `.${basename(dir)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`,
@@ -258,6 +259,28 @@ export async function tokenizeToFile(
     await file.close();
   }
   return { tokens, sources: stream.sources };
+}
+
+/**
+ * Removes what a prepare killed part-way left next to `dir` (`.NAME.tmp-PID-*`, `.NAME.old-PID-*`)
+ * when process PID is gone; another live process's work is left alone.
+ */
+async function removeDeadTemporaries(dir: string): Promise<void> {
+  const prefix = `.${basename(dir)}.`;
+  for (const name of await readdir(dirname(dir)).catch(() => [] as string[])) {
+    const match = /^\.(?:tmp|old)-(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length - 1));
+    if (!name.startsWith(prefix) || !match || processAlive(Number(match[1]))) continue;
+    await rm(join(dirname(dir), name), { recursive: true, force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Renames `temp` to `dir`: over an empty directory, or (with `force`) over a full one. */

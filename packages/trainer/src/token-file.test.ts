@@ -180,6 +180,21 @@ describe('the token dataset format', () => {
     );
   });
 
+  it('clears what a killed prepare left behind, and nothing of a live one', async () => {
+    const parent = fresh('leftovers');
+    mkdirSync(parent);
+    const dead = spawnSync('true').pid as number; // a process that has exited
+    const names = [
+      `.out.tmp-${dead}-ab12`,
+      `.out.old-${dead}-cd34`,
+      `.out.tmp-${process.pid}-ef56`,
+    ];
+    for (const name of names) mkdirSync(join(parent, name));
+    const path = file('l.txt', moby.slice(0, 2000));
+    await prepareTokenDataset(join(parent, 'out'), { paths: [path], tokenizer: { kind: 'char' } });
+    expect(readdirSync(parent).sort()).toEqual([names[2], 'out']);
+  });
+
   it('names the file and the fix for bad input, leaving nothing behind', async () => {
     const latin1 = file(
       'latin1.txt',
