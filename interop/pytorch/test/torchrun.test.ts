@@ -2,7 +2,7 @@
 // process, the CLI reads its run directory, each trainer resumes the other's run exactly, and a
 // killed process ends the job with a clear message and a run that `--resume` recovers.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,8 +10,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PRESETS } from '@primer-ez/primer-layers';
 import { readMobyDick } from '@primer-ez/test-utils/corpus';
-import { trainCharTokenizer } from '@primer-ez/tokenizer';
-import { DEFAULT_TRAINER_OPTIONS, Rng, splitTokens, windowStarts } from '@primer-ez/trainer';
+import { loadTokenizerJson } from '@primer-ez/tokenizer';
+import { DEFAULT_TRAINER_OPTIONS, Rng, windowStarts } from '@primer-ez/trainer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -145,40 +145,35 @@ const text = readMobyDick().slice(0, 30_000);
 const recipe = ['--preset', 'tiny', '--batch-size', '8', '--eval-every', '0'];
 const allWindows = ['--eval-windows', '1000'];
 
-/**
- * A dataset directory in the format of `primer-ez data prepare`: char tokenizer, the trainer's
- * 0.9 split, uint16 ids.
- */
-function prepareData(out: string): void {
-  const tokenizer = trainCharTokenizer(text);
-  const { train, validation } = splitTokens(tokenizer.encode(text));
-  mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'train.bin'), Uint16Array.from(train));
-  writeFileSync(join(out, 'val.bin'), Uint16Array.from(validation));
-  writeFileSync(join(out, 'tokenizer.json'), JSON.stringify(tokenizer.toTokenizerJson()));
-  const meta = {
-    format: 'primer-ez-tokens',
-    version: 1,
-    dtype: 'uint16',
-    vocab_size: tokenizer.vocabSize,
-    train_tokens: train.length,
-    val_tokens: validation.length,
-    validation_fraction: 0.1,
-    sources: [],
-    tokenizer: 'tokenizer.json',
-  };
-  writeFileSync(join(out, 'meta.json'), JSON.stringify(meta));
-  writeFileSync(valText, tokenizer.decode(validation));
-  valTokens = validation.length;
+/** The validation text: val.bin decoded (the CLI's eval re-encodes it to the same ids). */
+function writeValidationText(): void {
+  const tokenizer = loadTokenizerJson(readFileSync(join(data, 'tokenizer.json'), 'utf8'));
+  const bytes = readFileSync(join(data, 'val.bin'));
+  const ids = new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 2);
+  writeFileSync(valText, tokenizer.decode(Array.from(ids)));
+  valTokens = ids.length;
 }
 
 describe.skipIf(PYTHON === undefined)('interop/pytorch train.py under torchrun', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'primer-ez-torchrun-'));
     data = join(dir, 'data');
     valText = join(dir, 'val.txt');
     writeFileSync(join(dir, 'text.txt'), text);
-    prepareData(data);
+    // The user's first step: tokenize once with the CLI (char tokenizer, the trainer's 0.9 split).
+    expectOk(
+      await run(process.execPath, [
+        CLI,
+        'data',
+        'prepare',
+        '--text',
+        join(dir, 'text.txt'),
+        '--out',
+        data,
+      ]),
+    );
+    expect(JSON.parse(readFileSync(join(data, 'meta.json'), 'utf8')).dtype).toBe('uint16');
+    writeValidationText();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -279,8 +274,8 @@ describe.skipIf(PYTHON === undefined)('interop/pytorch train.py under torchrun',
         '--resume',
         '--out',
         join(dir, 'ts'),
-        '--text',
-        join(dir, 'text.txt'),
+        '--data',
+        data,
         '--steps',
         '5',
         '--sample-length',
