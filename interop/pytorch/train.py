@@ -87,6 +87,10 @@ class Run:
         self.best, self.elapsed_ms = math.inf, 0.0
         if snapshot is not None:
             self._restore(snapshot)
+            if self.run_dir is not None:  # steps after the checkpoint are trained again: no line twice
+                dropped = self.run_dir.truncate_metrics(self.step)
+                if dropped:
+                    self.log(f"metrics.jsonl: dropped {dropped} line(s) of steps after {self.step}")
         # DDP starts by copying rank 0's weights to every process.
         self.ddp: nn.Module = (
             nn.parallel.DistributedDataParallel(
@@ -127,9 +131,6 @@ class Run:
                     self.log(f"--resume: skipping {candidate}: {e}")
             if snapshot:
                 head = {k: v for k, v in snapshot.items() if k not in ("weights", "optimizer")}
-                dropped = self.run_dir.truncate_metrics(int(snapshot["state"]["step"]))  # type: ignore[union-attr, index]
-                if dropped:
-                    self.log(f"metrics.jsonl: dropped {dropped} line(s) after the checkpoint's step")
             elif problems:
                 head = {"error": f"--resume: no checkpoint in {self.out} could be read ({'; '.join(problems)})"}
             else:
