@@ -207,7 +207,7 @@ export function serveReplica(): void {
       handle(m).then(
         (value) => port.postMessage({ id: m.id, value } satisfies Reply),
         (error: Error) =>
-          port.postMessage({ id: m.id, error: error?.stack ?? String(error) } satisfies Reply),
+          port.postMessage({ id: m.id, error: error?.message ?? String(error) } satisfies Reply),
       ),
     );
   });

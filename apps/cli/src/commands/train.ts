@@ -22,6 +22,7 @@ import { BACKEND_FLAG, loadTokenizerFile, setupBackend } from '../common.js';
 import { readCorpus } from '../corpus.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatDuration, ProgressBar } from '../progress.js';
+import { resolveWorkers, startReplicas, WORKERS_FLAG } from '../workers.js';
 
 export const TRAIN_FLAGS: Flags = {
   text: {
@@ -149,6 +150,7 @@ export const TRAIN_FLAGS: Flags = {
     description: 'continue the run in --out from its latest checkpoint, exactly',
   },
   ...BACKEND_FLAG,
+  ...WORKERS_FLAG,
   ...CONFIG_FLAGS,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
@@ -171,7 +173,7 @@ export async function train(argv: string[]): Promise<void> {
   if (v.resume && v.out === undefined)
     throw new UsageError('train: --resume needs --out RUN_DIR (the run to continue).');
 
-  await setupBackend(v.backend as string);
+  const backend = await setupBackend(v.backend as string);
   const arch = v.arch as 'primer-ez' | 'vanilla';
   const preset = v.preset as string;
   const outDir = resolve(
@@ -204,10 +206,19 @@ export async function train(argv: string[]): Promise<void> {
       throw new CliError(`--resume: ${latest} has no tokenizer.json.`);
     tokenizer = await loadTokenizerFile(join(latest, 'tokenizer.json'));
     const tokens = encodeCorpus(tokenizer, corpus.text);
+    // A run resumes exactly with the worker count it was saved with (the default here).
+    const saved = snapshot.state.options;
     trainer = Trainer.restore(
       snapshot,
       splitTokens(tokens),
-      { totalSteps: v.steps as number },
+      {
+        totalSteps: v.steps as number,
+        workers: resolveWorkers(
+          (v.workers as number | undefined) ?? saved.workers ?? 1,
+          backend,
+          saved.batchSize,
+        ),
+      },
       tokenizer,
     );
     process.stderr.write(`resuming ${latest} at step ${trainer.step}\n`);
@@ -252,6 +263,7 @@ export async function train(argv: string[]): Promise<void> {
       seed: v.seed as number,
       totalSteps: v.steps as number,
       evalWindows: v['eval-windows'] as number,
+      workers: resolveWorkers(v.workers as number | undefined, backend, v['batch-size'] as number),
     };
     if (v['seq-len'] !== undefined) options.seqLen = v['seq-len'] as number;
     try {
@@ -271,6 +283,11 @@ export async function train(argv: string[]): Promise<void> {
   out ??= await openOut();
   const run = out;
   process.stderr.write(`run directory: ${outDir}\n`);
+  const replicas = startReplicas(trainer.options.workers, backend);
+  if (replicas)
+    process.stderr.write(
+      `workers: ${trainer.options.workers} (this thread and ${replicas.size} more, each on a share of the batch)\n`,
+    );
 
   const bar = new ProgressBar();
   const controller = new AbortController();
@@ -292,6 +309,7 @@ export async function train(argv: string[]): Promise<void> {
       checkpointEvery: v['checkpoint-every'] as number,
       sink: run,
       signal: controller.signal,
+      ...(replicas ? { replicas } : {}),
       ...(maxMinutes !== undefined ? { maxTimeMs: maxMinutes * 60_000 } : {}),
       onEvent: async (e) => {
         await run.log(e);
@@ -336,6 +354,7 @@ export async function train(argv: string[]): Promise<void> {
     throw new CliError(`train: stopped at step ${lastStep + 1}: ${(error as Error).message}`);
   } finally {
     process.removeListener('SIGINT', onSigint);
+    await replicas?.close();
   }
   if (final) {
     process.stdout.write(
