@@ -230,13 +230,15 @@ async function scaling(backend, data, tf) {
  * Debian's says `generic`, i.e. whatever libblas.so.3 points to) and the BLAS libraries actually
  * mapped into the process after a matrix product.
  */
-const BLAS_PROBE = `
+function blasProbe() {
+  return `
 import json, re, torch
 a = torch.randn(256, 256); (a @ a).sum()
 info = re.search(r"BLAS_INFO=([^,\\s]+)", torch.__config__.show())
 libs = sorted({l.split()[-1] for l in open("/proc/self/maps") if re.search(r"blas|mkl", l.split()[-1], re.I)})
 print(json.dumps({"torch": torch.__version__, "blasInfo": info.group(1) if info else None, "libraries": libs}))
 `;
+}
 
 /** The BLAS's name, e.g. `OpenBLAS 0.3.21 (openmp)`, from the libraries the process loaded. */
 function blasName({ blasInfo, libraries }) {
@@ -252,7 +254,7 @@ function blasName({ blasInfo, libraries }) {
 function pytorch() {
   const python = process.env.PYTHON ?? '/usr/bin/python3';
   const interop = fileURLToPath(new URL('../../../interop/pytorch/', import.meta.url));
-  const probe = spawnSync(python, ['-c', BLAS_PROBE], { encoding: 'utf8' });
+  const probe = spawnSync(python, ['-c', blasProbe()], { encoding: 'utf8' });
   if (probe.status !== 0)
     return {
       notRun: `${python} cannot import torch (apt-get install -y python3-torch libopenblas0-openmp)`,
