@@ -10,7 +10,7 @@ import {
 import type { Tokenizer } from '@primer-ez/tokenizer';
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchSampler, DataError, type TokenSplit } from './data.js';
-import { TrainingError } from './errors.js';
+import { ReplicaError, TrainingError } from './errors.js';
 import { type EvalResult, evaluate } from './evaluate.js';
 import { type RunEnd, type RunOptions, type StepResult, trainLoop } from './loop.js';
 import { AdamW, clipByGlobalNorm } from './optim.js';
@@ -249,7 +249,13 @@ export class Trainer {
         `trainer: workers = ${workers} needs ${workers - 1} replicas besides this thread; the pool has ${replicas.size}.`,
       );
     const total = this.layout.reduce((n, slot) => n + slot.size, 0);
-    await replicas.prepare(this.model.config, total);
+    try {
+      await replicas.prepare(this.model.config, total);
+    } catch (error) {
+      throw new ReplicaError(
+        `the replicas could not be set up: ${(error as Error).message ?? error}`,
+      );
+    }
     this.weights ??= new Float32Array(total);
     this.replicas = replicas;
     this.replicasAt = -1;

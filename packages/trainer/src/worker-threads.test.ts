@@ -123,6 +123,22 @@ describe('data-parallel training on worker threads (wasm)', () => {
     resumed.model.dispose();
   });
 
+  it('says so when a worker thread cannot start (its backend fails)', async () => {
+    const broken = startWorkerThreads({ count: 1, script, workerData: { backend: 'bogus' } });
+    const model = PrimerModel.create(config, { seed: 4 });
+    const trainer = new Trainer(model, data, { ...options, workers: 2 });
+    try {
+      await expect(trainer.run({ steps: 2, replicas: broken })).rejects.toThrow(
+        /the replicas could not be set up: worker thread 1 of 1 failed: .*bogus/,
+      );
+      expect(trainer.step).toBe(0);
+    } finally {
+      await broken.close();
+      trainer.dispose();
+      model.dispose();
+    }
+  });
+
   it('stops with a clear error and a valid checkpoint when a worker thread dies', async () => {
     const failing = startWorkerThreads({
       count: 1,
