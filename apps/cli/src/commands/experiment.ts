@@ -17,6 +17,14 @@ export const ARMS: Record<string, Partial<PrimerConfig>> = {
   vanilla: { attention: 'mha', ffn_activation: 'relu' },
   'primer-ez': { attention: 'mdha', ffn_activation: 'squared_relu', dconv: 'per_channel' },
   'primer-ez-shared': { attention: 'mdha', ffn_activation: 'squared_relu', dconv: 'shared' },
+  /** The paper's per-channel MDHA started from PyTorch's Conv1d init, with a bias (issue 16). */
+  'primer-ez-uniform': {
+    attention: 'mdha',
+    ffn_activation: 'squared_relu',
+    dconv: 'per_channel',
+    dconv_init: 'uniform',
+    dconv_bias: true,
+  },
   'squared-relu-only': { attention: 'mha', ffn_activation: 'squared_relu' },
   'mdha-only': { attention: 'mdha', ffn_activation: 'relu', dconv: 'per_channel' },
 };
