@@ -37,6 +37,7 @@ import {
   runTokenData,
   trainTokenizerOnText,
 } from '../token-data.js';
+import { resolveWorkers, startReplicas, WORKERS_FLAG } from '../workers.js';
 
 export const TRAIN_FLAGS: Flags = {
   text: {
@@ -169,6 +170,7 @@ export const TRAIN_FLAGS: Flags = {
     description: 'continue the run in --out from its latest checkpoint, exactly',
   },
   ...BACKEND_FLAG,
+  ...WORKERS_FLAG,
   ...CONFIG_FLAGS,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
@@ -191,7 +193,7 @@ export async function train(argv: string[]): Promise<void> {
   if (v.resume && v.out === undefined)
     throw new UsageError('train: --resume needs --out RUN_DIR (the run to continue).');
 
-  await setupBackend(v.backend as string);
+  const backend = await setupBackend(v.backend as string);
   const arch = v.arch as 'primer-ez' | 'vanilla';
   const preset = v.preset as string;
   const outDir = resolve(
@@ -254,7 +256,21 @@ export async function train(argv: string[]): Promise<void> {
       split = dataset.split;
       process.stderr.write(`data: the run's own tokens in ${dir}\n`);
     } else split = await inMemory(tokenizer);
-    trainer = Trainer.restore(snapshot, split, { totalSteps: v.steps as number }, tokenizer);
+    // A run resumes exactly with the worker count it was saved with (the default here).
+    const saved = snapshot.state.options;
+    trainer = Trainer.restore(
+      snapshot,
+      split,
+      {
+        totalSteps: v.steps as number,
+        workers: resolveWorkers(
+          (v.workers as number | undefined) ?? saved.workers ?? 1,
+          backend,
+          saved.batchSize,
+        ),
+      },
+      tokenizer,
+    );
     process.stderr.write(`resuming ${latest} at step ${trainer.step}\n`);
   } else {
     let split: TokenSplit<TokenSource> | undefined;
@@ -320,6 +336,7 @@ export async function train(argv: string[]): Promise<void> {
       seed: v.seed as number,
       totalSteps: v.steps as number,
       evalWindows: v['eval-windows'] as number,
+      workers: resolveWorkers(v.workers as number | undefined, backend, v['batch-size'] as number),
     };
     if (v['seq-len'] !== undefined) options.seqLen = v['seq-len'] as number;
     try {
@@ -346,6 +363,11 @@ export async function train(argv: string[]): Promise<void> {
   out ??= await openOut();
   const run = out;
   process.stderr.write(`run directory: ${outDir}\n`);
+  const replicas = startReplicas(trainer.options.workers, backend);
+  if (replicas)
+    process.stderr.write(
+      `workers: ${trainer.options.workers} (this thread and ${replicas.size} more, each on a share of the batch)\n`,
+    );
 
   const bar = new ProgressBar();
   const controller = new AbortController();
@@ -367,6 +389,7 @@ export async function train(argv: string[]): Promise<void> {
       checkpointEvery: v['checkpoint-every'] as number,
       sink: run,
       signal: controller.signal,
+      ...(replicas ? { replicas } : {}),
       ...(maxMinutes !== undefined ? { maxTimeMs: maxMinutes * 60_000 } : {}),
       onEvent: async (e) => {
         await run.log(e);
@@ -411,6 +434,7 @@ export async function train(argv: string[]): Promise<void> {
     throw new CliError(`train: stopped at step ${lastStep + 1}: ${(error as Error).message}`);
   } finally {
     process.removeListener('SIGINT', onSigint);
+    await replicas?.close();
   }
   if (final) {
     process.stdout.write(
