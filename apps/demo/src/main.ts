@@ -164,8 +164,12 @@ function raceChanged(): void {
  * saved over them. The failure is kept too, so a reload says "Failed" rather than "Finished".
  */
 function recoverFromFailure(): void {
-  failureNote = 'Restarting the workers…';
-  const record = race.record();
+  const failed = race.record();
+  const say = (note: string) => {
+    failureNote = note;
+    if (race.state === 'failed') raceChanged();
+  };
+  say('Restarting the workers…');
   run(
     async () => {
       await startBackend(lab.device, { carry: false });
@@ -174,16 +178,24 @@ function recoverFromFailure(): void {
           'The workers could not be restarted: reload the page, or choose another device.';
         return;
       }
-      const restored = await restoreWork({ announce: false });
-      if (record !== undefined) await keep({}, { race: record }).catch(() => {});
-      failureNote = `The workers were restarted${
-        restored.length > 0
-          ? `, and the models kept in this browser are back (${restored.join(' and ')})`
-          : ''
-      }; nothing of the failed race was saved over them. Change the settings and Start again.`;
+      const { restored, kept } = await restoreWork({ announce: false });
+      // Kept with the models and chart that were restored (the race they belong to), marked
+      // failed, so that a reload says so.
+      const record = kept ?? failed;
+      if (record !== undefined)
+        await keep({}, { race: { ...record, state: 'failed', error: race.error ?? '' } }).catch(
+          () => {},
+        );
+      say(
+        `The workers were restarted${
+          restored.length > 0
+            ? `, and the models kept in this browser are back (${restored.join(' and ')})`
+            : ''
+        }; nothing of the failed race was saved over them. Change the settings and Start again.`,
+      );
     },
     (message) => {
-      failureNote = `The workers could not be restarted (${message}): reload the page.`;
+      say(`The workers could not be restarted (${message}): reload the page.`);
     },
   );
 }
@@ -257,7 +269,11 @@ let restoring = false;
  * Puts back what was kept in IndexedDB: the models, the chart, the settings and the text; a race
  * the page was left in the middle of is offered to be continued. Returns the models restored.
  */
-async function restoreWork({ announce = true }: { announce?: boolean } = {}): Promise<string[]> {
+async function restoreWork({
+  announce = true,
+}: {
+  announce?: boolean;
+} = {}): Promise<{ restored: string[]; kept: RaceRecord | undefined }> {
   restoring = true;
   try {
     const { models, state } = await restore();
@@ -289,7 +305,7 @@ async function restoreWork({ announce = true }: { announce?: boolean } = {}): Pr
       keepPanel.say(`Restored from this browser: ${restored.join(' and ')}.`);
       byId('keep-status').dataset.restored = String(restored.length);
     }
-    return restored;
+    return { restored, kept: state.race };
   } finally {
     restoring = false;
     refresh();

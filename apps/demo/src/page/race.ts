@@ -310,15 +310,20 @@ export class Race {
    * Shows a restored race (from IndexedDB): finished, or failed with its reason; a race that was
    * running when the page was left shows as interrupted-by-reload (`continueAfterReload` goes on).
    */
-  restore(history: RaceHistory, record: RaceRecord | undefined): void {
+  restore(
+    history: RaceHistory,
+    record: RaceRecord | undefined,
+    { keepState = false }: { keepState?: boolean } = {},
+  ): void {
     this.history = history;
     if (record !== undefined) {
       this.settings = record.settings;
       this.id = record.id;
       this.corpusName = record.corpusName;
-      this.error = record.error;
+      if (!keepState) this.error = record.error;
     }
-    if (record?.state === 'failed') this.set('failed');
+    if (keepState) this.onChange();
+    else if (record?.state === 'failed') this.set('failed');
     else if (record?.state === 'running') this.set('reloaded');
     else this.set(history.empty ? 'idle' : 'finished');
   }
@@ -390,7 +395,7 @@ export class Race {
 
   /** Marks the race failed (the page restarts the workers: see main.ts). */
   fail(error: unknown): void {
-    this.error = error instanceof Error ? error.message : String(error);
+    this.error = explainFailure(error instanceof Error ? error.message : String(error));
     this.set('failed');
   }
 
@@ -403,4 +408,16 @@ export class Race {
 /** A fresh race id (tells a checkpoint of this race from an older one kept in IndexedDB). */
 function newRaceId(): string {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** A failure's message, with what it means when tfjs's own words do not say (out of memory). */
+function explainFailure(message: string): string {
+  const text = /[.!?)]$/.test(message) ? message : `${message}.`;
+  if (
+    /out of bounds|out of memory|\bOOM\b|Array buffer allocation failed|allocation failed/i.test(
+      message,
+    )
+  )
+    return `${text} The backend ran out of memory: use a smaller batch size, sequence length or model.`;
+  return text;
 }

@@ -132,7 +132,9 @@ export class Saver {
 
   private keptState(): KeptState {
     const current = this.corpus.current().corpus;
+    const race = this.race.record();
     return {
+      ...(race !== undefined ? { race } : {}),
       history: this.race.history.toJSON(),
       corpus:
         current && current.source !== 'moby'

@@ -14,13 +14,14 @@ import type { Race } from './race.js';
 export function verdictText(race: Race): string {
   const v = verdict(race.history.toJSON());
   if (v === undefined) return 'The verdict appears once both models have been validated.';
-  const over = race.active ? `so far (to step ${v.upTo})` : `over the race (${v.upTo} steps)`;
-  const target = `vanilla's best validation loss ${over}, ${formatLoss(v.target)} at step ${v.vanilla.step}`;
+  const ongoing = race.active || race.state === 'reloaded';
+  const over = ongoing ? `so far (both validated to step ${v.upTo})` : 'of the race';
+  const target = `vanilla's best validation loss ${over} (${formatLoss(v.target)} at step ${v.vanilla.step})`;
   if (v.primer === undefined) {
-    const behind = `its best is ${formatLoss(v.primerBest)}`;
-    return race.active
-      ? `Primer EZ has not reached ${target} yet; ${behind}.`
-      : `Primer EZ did not reach ${target}; ${behind}.`;
+    const behind = `Primer EZ's best is ${formatLoss(v.primerBest)}`;
+    return ongoing
+      ? `Primer EZ has not reached ${target} yet: ${behind}.`
+      : `Primer EZ did not reach ${target}: ${behind}.`;
   }
   const steps =
     v.stepRatio === undefined || v.stepRatio === 1
@@ -33,7 +34,7 @@ export function verdictText(race: Race): string {
       ? ` and ${formatRatio(v.timeRatio)} less training time`
       : ` but ${formatRatio(1 / v.timeRatio)} more training time`
     : '';
-  return `Primer EZ reached ${target}, at step ${v.primer.step}: ${steps}${time}.`;
+  return `Primer EZ reached ${target} at step ${v.primer.step}: ${steps}${time}.`;
 }
 
 export function updateScoreboard(race: Race, lab: Lab): void {
