@@ -206,7 +206,7 @@ function showBackendDetails(info: BackendInfo | undefined): void {
   for (const note of info?.notes ?? []) {
     const item = document.createElement('li');
     // The adapter's notes speak to developers; the page says what they mean to a person.
-    item.textContent = note.replace(/;? ?pass allowSoftwareWebgl: true to use it anyway\.?/, '.');
+    item.textContent = forPeople(note);
     list.append(item);
   }
   const budget = info ? memoryBudget(info.device, deviceHints()) : undefined;
@@ -215,6 +215,17 @@ function showBackendDetails(info: BackendInfo | undefined): void {
     ? `Memory: each model may use about ${Math.round(budget.bytes / 1024 ** 3)} GiB here (${budget.why}); bigger settings are refused before the race starts.`
     : '';
   backendDetails.replaceChildren(list, memory);
+}
+
+/** An adapter note without its advice to developers (option names the page does not offer). */
+function forPeople(note: string): string {
+  return note
+    .replace(/;? ?pass allowSoftwareWebgl: true to use it anyway\.?/, '.')
+    .replace(
+      /\(threads off: wasmThreads is false\)/,
+      '(the two models already keep two cores busy)',
+    )
+    .replace(/\.\.$/, '.');
 }
 
 /** What the browser says about this device, for the memory budget. */
