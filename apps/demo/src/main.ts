@@ -385,6 +385,9 @@ continueButton.addEventListener('click', () =>
 byId('end-race').addEventListener('click', () => {
   reloaded = undefined;
   race.endReloaded();
+  const record = race.record();
+  // So that the next reload does not offer it again.
+  if (record !== undefined) void keep({}, { race: record }).catch(() => {});
   refresh();
 });
 

@@ -230,7 +230,13 @@ export class Race {
     if (this.settings === undefined || this.id === '') return undefined;
     return {
       id: this.id,
-      state: this.active ? 'running' : this.state === 'failed' ? 'failed' : 'finished',
+      // A race left by a reload stays one that can be continued until it is ended.
+      state:
+        this.active || this.state === 'reloaded'
+          ? 'running'
+          : this.state === 'failed'
+            ? 'failed'
+            : 'finished',
       settings: this.settings,
       corpusName: this.corpusName,
       ...(this.error !== undefined ? { error: this.error } : {}),
