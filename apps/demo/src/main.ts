@@ -306,12 +306,18 @@ async function restoreWork({
     }
     const history = RaceHistory.fromJSON(state.history);
     if (announce && state.race?.state === 'running') {
-      reloaded = { record: state.race, history: RaceHistory.fromJSON(state.history) };
+      // The chart goes back to the checkpoints: what came after them is lost (and said so).
+      for (const role of ROLES) {
+        const checkpoint = models[role];
+        history.rewind(role, checkpoint?.meta.raceId === state.race.id ? checkpoint.meta.step : 0);
+      }
+      reloaded = { record: state.race, history };
       byId('continue-message').textContent = continueMessage(state.race, models);
     }
-    if (announce || race.state !== 'failed')
-      race.restore(history, announce ? state.race : undefined);
-    else race.history = history;
+    if (announce && state.race?.state === 'failed')
+      failureNote = 'The models and the chart are those kept before it.';
+    // After a failure the race stays failed; it takes the kept race's settings and chart.
+    race.restore(history, state.race, { keepState: !announce });
     if (restored.length > 0 && announce) {
       keepPanel.say(`Restored from this browser: ${restored.join(' and ')}.`);
       byId('keep-status').dataset.restored = String(restored.length);
@@ -343,7 +349,10 @@ function continueMessage(
     const from = ofRace ? checkpoint.meta.step : 0;
     if (ofRace) kept.push(`${ROLE_LABEL[role]} at step ${from}`);
     const at = reached?.[role];
-    if (at !== undefined && at > from) lost.push(`${ROLE_LABEL[role]} steps ${from + 1}–${at}`);
+    if (at !== undefined && at > from)
+      lost.push(
+        `${ROLE_LABEL[role]} ${at === from + 1 ? `step ${at}` : `steps ${from + 1}–${at}`}`,
+      );
     else if (!ofRace) lost.push(`everything of ${ROLE_LABEL[role]} (it starts again from step 0)`);
   }
   const { training } = record.settings;
