@@ -322,6 +322,11 @@ export class Race {
     { keepState = false }: { keepState?: boolean } = {},
   ): void {
     this.history = history;
+    // The table shows the restored models' numbers, not those of a race that failed meanwhile.
+    for (const role of ROLES) {
+      delete this.latestStep[role];
+      delete this.latestEval[role];
+    }
     if (record !== undefined) {
       this.settings = record.settings;
       this.id = record.id;
