@@ -16,6 +16,8 @@ export class FileReadError extends Error {
     message: string,
     readonly path: string,
     readonly code: 'NOT_REGULAR' | 'TOO_LARGE' | 'CHANGED' | string,
+    /** The file's size, where it was learnt (`TOO_LARGE`). */
+    readonly size?: number,
   ) {
     super(message);
   }
@@ -62,6 +64,7 @@ export async function openRegularFile(
         `${path} is ${info.size} bytes, more than the ${maxBytes} bytes read (is it the right file?)`,
         path,
         'TOO_LARGE',
+        info.size,
       );
     }
     return { handle, size: info.size };
