@@ -15,6 +15,7 @@ export {
   windowStarts,
 } from './data.js';
 export { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
+export { DivergenceError, HealthMonitor } from './health.js';
 export { AdamW, type AdamWOptions, clipByGlobalNorm, type OptimParam } from './optim.js';
 export { Rng } from './rng.js';
 export {

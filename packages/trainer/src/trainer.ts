@@ -10,7 +10,9 @@ import {
 import type { Tokenizer } from '@primer-ez/tokenizer';
 import * as tf from '@tensorflow/tfjs-core';
 import { BatchSampler, DataError, type TokenSplit } from './data.js';
+import { TrainingError } from './errors.js';
 import { type EvalResult, evaluate } from './evaluate.js';
+import { HealthMonitor } from './health.js';
 import { AdamW, clipByGlobalNorm } from './optim.js';
 import { Rng } from './rng.js';
 import { learningRate, type Schedule, validateSchedule } from './schedule.js';
@@ -145,10 +147,7 @@ export interface CheckpointSink {
   save(snapshot: TrainerSnapshot, kind: CheckpointKind): Promise<string>;
 }
 
-/** Thrown when training cannot go on (a non-finite loss); the message says why and what to do. */
-export class TrainingError extends Error {
-  override name = 'TrainingError';
-}
+export { TrainingError };
 
 /** Options of {@link Trainer.run}. */
 export interface RunOptions {
@@ -345,9 +344,13 @@ export class Trainer {
       await onEvent?.(event);
     };
     let savedStep = -1;
+    // Only a healthy state is saved (see health.ts): latest and best never name a diverged model.
+    const health = new HealthMonitor(this.model.config.vocab_size);
+    let validated: (EvalResult & { step: number }) | undefined;
     const save = async (kind: CheckpointKind) => {
       // A final (or periodic) save right after the best one of the same step would rewrite it.
       if (!sink || (savedStep === this.step && kind !== 'best')) return;
+      await health.checkBeforeSave(this, validated?.step === this.step ? validated : undefined);
       const location = await sink.save(await this.snapshot(), kind);
       savedStep = this.step;
       await emit({ type: 'checkpoint', step: this.step, kind, location });
@@ -364,6 +367,7 @@ export class Trainer {
       }
       const t0 = performance.now();
       const r = await this.trainStep();
+      health.observe(r);
       const ms = performance.now() - t0;
       recentMs = this.step === firstStep + 1 ? ms : 0.9 * recentMs + 0.1 * ms;
       this.elapsedMs = performance.now() - startedAt;
@@ -383,6 +387,7 @@ export class Trainer {
       const last = this.step === steps || outOfTime;
       if ((evalEvery > 0 && this.step % evalEvery === 0) || last) {
         const result = await this.validate();
+        validated = { ...result, step: this.step };
         const best = result.loss < this.bestValLoss;
         if (best) this.bestValLoss = result.loss;
         await emit({ type: 'eval', step: this.step, best, ...result });
