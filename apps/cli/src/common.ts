@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type BackendInfo,
@@ -7,6 +7,7 @@ import {
   NODE_DEVICES,
   type NodeDevice,
 } from '@primer-ez/backend-node';
+import { type FileReadError, readRegularTextFile } from '@primer-ez/node-io';
 import {
   CheckpointError,
   ConfigError,
@@ -72,8 +73,14 @@ export async function loadModelAndTokenizer(
   path: string,
 ): Promise<{ model: PrimerModel; tokenizer: Tokenizer; dir: string }> {
   const dir = await resolveCheckpointDir(path);
-  const configText = await readFile(join(dir, 'config.json'), 'utf8').catch(() => {
-    throw new CliError(`--checkpoint ${dir}: config.json is missing.`);
+  const configText = await readRegularTextFile(join(dir, 'config.json'), {
+    maxBytes: 4_000_000,
+  }).catch((error: FileReadError) => {
+    throw new CliError(
+      error.code === 'ENOENT'
+        ? `--checkpoint ${dir}: config.json is missing.`
+        : `--checkpoint ${dir}: ${error.message}.`,
+    );
   });
   let modelType: unknown;
   try {

@@ -41,7 +41,7 @@ export class HealthMonitor {
     if (step.loss > this.limit)
       throw new DivergenceError(
         `training loss exploded to ${step.loss.toPrecision(4)} at step ${step.step} ` +
-          `(running level ${this.level?.toFixed(4) ?? 'n/a'}, learning rate ${step.lr.toExponential(2)}): the model has diverged; nothing past the last healthy checkpoint was saved`,
+          `(running level ${this.level?.toFixed(4) ?? 'n/a'}, learning rate ${step.lr.toExponential(2)}): the model has diverged, and nothing past the last healthy checkpoint was saved`,
       );
     this.level = this.level === undefined ? step.loss : 0.9 * this.level + 0.1 * step.loss;
   }
@@ -71,8 +71,7 @@ export class HealthMonitor {
       ).loss;
     if (!(Number.isFinite(loss) && loss <= this.limit))
       throw new DivergenceError(
-        `the model scores a validation loss of ${loss} at step ${trainer.step} (limit ${this.limit.toFixed(2)}): it has diverged; ` +
-          'this state was not saved and the last healthy checkpoint is left as latest',
+        `the model scores a validation loss of ${loss} at step ${trainer.step} (limit ${this.limit.toFixed(2)}): it has diverged, and this state was not saved`,
       );
   }
 }

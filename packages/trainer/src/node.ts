@@ -145,6 +145,8 @@ export interface RunInfo {
   version: 1;
   /** The training corpus: its source, and each file's path, size and SHA-256. */
   corpus?: CorpusRecord;
+  /** Settings of the run's caller that a resume reuses unless given again (e.g. the CLI's cadence). */
+  settings?: Record<string, string | number | boolean>;
 }
 
 /** A corpus as recorded in `run.json`. */
@@ -157,6 +159,19 @@ export interface CorpusRecord {
 
 /** The files of a run that make a directory "hold a run". */
 const RUN_FILES = ['metrics.jsonl', 'latest.json', 'best.json', 'run.json'];
+
+/**
+ * The run files `dir` holds (pointers, metrics, run.json, checkpoints), without locking or
+ * creating anything: empty when there is no run there. {@link RunDirectory.open} with
+ * `mode: 'fresh'` makes the same check under the lock.
+ */
+export async function runFilesIn(dir: string): Promise<string[]> {
+  const top = (await readdir(dir).catch(() => [] as string[])).filter((n) => RUN_FILES.includes(n));
+  const checkpoints = (await readdir(join(dir, 'checkpoints')).catch(() => [] as string[])).map(
+    (n) => `checkpoints/${n}`,
+  );
+  return [...top, ...checkpoints];
+}
 
 /**
  * A run directory: the checkpoint sink of a training run, its pointers and its metrics log.
@@ -199,7 +214,7 @@ export class RunDirectory implements CheckpointSink {
     const run = new RunDirectory(path, keep, lock);
     try {
       if (mode === 'fresh') {
-        const found = await run.runFiles();
+        const found = await runFilesIn(path);
         if (found.length > 0)
           throw new RunDirectoryError(
             `${path} already holds a run (${found.slice(0, 3).join(', ')}${found.length > 3 ? ', …' : ''})`,
@@ -218,15 +233,6 @@ export class RunDirectory implements CheckpointSink {
   /** Gives up the lock; the directory stays as it is. */
   close(): Promise<void> {
     return this.lock.release();
-  }
-
-  /** The run's own files present in the directory (pointers, metrics, run.json, checkpoints). */
-  private async runFiles(): Promise<string[]> {
-    const top = (await readdir(this.dir)).filter((n) => RUN_FILES.includes(n));
-    const checkpoints = (await readdir(join(this.dir, 'checkpoints'))).map(
-      (n) => `checkpoints/${n}`,
-    );
-    return [...top, ...checkpoints];
   }
 
   private async clear(): Promise<void> {
