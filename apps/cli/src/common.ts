@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type BackendInfo,
@@ -59,7 +59,9 @@ export async function resolveCheckpointDir(path: string): Promise<string> {
     throw new CliError(
       `--checkpoint ${path}: not a directory (a checkpoint is a directory with config.json and model.safetensors).`,
     );
-  if (await exists(join(path, 'config.json'))) return path;
+  // Any entry named config.json (even a link loop or a FIFO) makes this a checkpoint: its
+  // loader then says what is wrong with the file.
+  if (await lstat(join(path, 'config.json')).catch(() => undefined)) return path;
   // A run directory: its latest complete checkpoint (the pointer is validated, never followed outside).
   const latest = await findCheckpoint(path);
   if (latest !== undefined) return latest;

@@ -513,6 +513,7 @@ async function resumeRun(
   } else if (recorded !== undefined) record = recorded;
 
   const encoded = new Map<string, Int32Array>();
+  let fatal: CliError | undefined;
   const candidates = await out.resumeCandidates();
   if (candidates.length === 0)
     throw new CliError(
@@ -530,11 +531,17 @@ async function resumeRun(
   >;
   try {
     restored = await restoreNewest(candidates, (snapshot) => {
+      if (fatal) throw fatal;
       if (snapshot.tokenizer === undefined) throw new Error('it has no tokenizer.json');
       const tokenizer = loadTokenizerJson(snapshot.tokenizer);
       let tokens = encoded.get(snapshot.tokenizer);
       if (tokens === undefined) {
-        tokens = encodeCorpus(tokenizer, corpus.text);
+        try {
+          tokens = encodeCorpus(tokenizer, corpus.text);
+        } catch (error) {
+          fatal = error as CliError; // the text, not the checkpoint: no other checkpoint helps
+          throw error;
+        }
         encoded.set(snapshot.tokenizer, tokens);
       }
       const saved = { ...(snapshot.state as { options: TrainerOptions }).options };
@@ -548,7 +555,7 @@ async function resumeRun(
       return { trainer, tokenizer, saved, changes };
     });
   } catch (error) {
-    if (error instanceof CliError) throw error;
+    if (fatal) throw fatal;
     throw new CliError(`--resume: ${out.dir}: ${(error as Error).message}`);
   }
   const { trainer, tokenizer, saved, changes } = restored.value;
