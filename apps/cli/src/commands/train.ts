@@ -348,7 +348,9 @@ async function trainRun(
       if (signalled !== undefined) process.exit(SIGNALS[signalled]); // a second signal: at once
       signalled = signal;
       bar.log(
-        `interrupted (${signal}): saving a checkpoint before exiting (Ctrl-C again to quit at once)`,
+        signal === 'SIGINT'
+          ? 'interrupted: saving a checkpoint before exiting (Ctrl-C again to quit at once)'
+          : `interrupted (${signal}): saving a checkpoint before exiting (${signal} again to quit at once)`,
       );
       controller.abort();
     };
