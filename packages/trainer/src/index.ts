@@ -14,9 +14,18 @@ export {
   type TokenSplit,
   windowStarts,
 } from './data.js';
-export { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
+export { batchCrossEntropy, type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
 export { DivergenceError, HealthMonitor } from './health.js';
 export { AdamW, type AdamWOptions, clipByGlobalNorm, type OptimParam } from './optim.js';
+export {
+  type GradientResult,
+  type GradientTask,
+  type ParameterSlot,
+  parameterLayout,
+  Replica,
+  type ReplicaPool,
+  type WindowShare,
+} from './replicas.js';
 export { Rng } from './rng.js';
 export {
   type GenerateResult,
@@ -33,6 +42,7 @@ export {
   type CheckpointKind,
   type CheckpointSink,
   DEFAULT_TRAINER_OPTIONS,
+  type RunEnd,
   type RunOptions,
   resolveTrainerOptions,
   type StepResult,
