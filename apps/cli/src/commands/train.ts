@@ -347,6 +347,9 @@ async function trainRun(
     const handler = () => {
       if (signalled !== undefined) process.exit(SIGNALS[signalled]); // a second signal: at once
       signalled = signal;
+      // A closed terminal (SIGHUP) fails writes to it: they must not stop the save.
+      if (signal === 'SIGHUP')
+        for (const s of [process.stdout, process.stderr]) s.on('error', () => {});
       bar.log(
         signal === 'SIGINT'
           ? 'interrupted: saving a checkpoint before exiting (Ctrl-C again to quit at once)'
