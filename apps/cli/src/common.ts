@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type BackendInfo,
@@ -7,6 +7,7 @@ import {
   NODE_DEVICES,
   type NodeDevice,
 } from '@primer-ez/backend-node';
+import { type FileReadError, readRegularTextFile } from '@primer-ez/node-io';
 import {
   CheckpointError,
   ConfigError,
@@ -58,7 +59,9 @@ export async function resolveCheckpointDir(path: string): Promise<string> {
     throw new CliError(
       `--checkpoint ${path}: not a directory (a checkpoint is a directory with config.json and model.safetensors).`,
     );
-  if (await exists(join(path, 'config.json'))) return path;
+  // Any entry named config.json (even a link loop or a FIFO) makes this a checkpoint: its
+  // loader then says what is wrong with the file.
+  if (await lstat(join(path, 'config.json')).catch(() => undefined)) return path;
   // A run directory: its latest complete checkpoint (the pointer is validated, never followed outside).
   const latest = await findCheckpoint(path);
   if (latest !== undefined) return latest;
@@ -72,8 +75,14 @@ export async function loadModelAndTokenizer(
   path: string,
 ): Promise<{ model: PrimerModel; tokenizer: Tokenizer; dir: string }> {
   const dir = await resolveCheckpointDir(path);
-  const configText = await readFile(join(dir, 'config.json'), 'utf8').catch(() => {
-    throw new CliError(`--checkpoint ${dir}: config.json is missing.`);
+  const configText = await readRegularTextFile(join(dir, 'config.json'), {
+    maxBytes: 4_000_000,
+  }).catch((error: FileReadError) => {
+    throw new CliError(
+      error.code === 'ENOENT'
+        ? `--checkpoint ${dir}: config.json is missing.`
+        : `--checkpoint ${dir}: ${error.message}.`,
+    );
   });
   let modelType: unknown;
   try {

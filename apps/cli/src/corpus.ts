@@ -1,6 +1,7 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { type FileReadError, MAX_BUFFER_BYTES, readRegularFile } from '@primer-ez/node-io';
 import { firstInvalidUtf8Byte } from '@primer-ez/tokenizer';
 import { DataError } from '@primer-ez/trainer';
 import { type PreparePhase, type TextProgress, TextSourceError } from '@primer-ez/trainer/node';
@@ -22,10 +23,18 @@ export async function readMobyDick(): Promise<string> {
 export async function readTextFiles(paths: readonly string[]): Promise<string> {
   const texts: string[] = [];
   for (const path of paths) {
-    const info = await stat(path).catch(() => undefined);
-    if (info === undefined) throw new CliError(`--text ${path}: no such file; check the path.`);
-    if (!info.isFile()) throw new CliError(`--text ${path}: not a file.`);
-    const bytes = await readFile(path);
+    // One open, checked through the handle: a FIFO or a device fails at once instead of hanging.
+    const bytes = await readRegularFile(path, { maxBytes: MAX_BUFFER_BYTES }).catch(
+      (error: FileReadError) => {
+        throw new CliError(
+          error.code === 'ENOENT'
+            ? `--text ${path}: no such file; check the path.`
+            : error.code === 'NOT_REGULAR'
+              ? `--text ${path}: not a file.`
+              : `--text ${error.message.replace(/^cannot read /, '')}.`,
+        );
+      },
+    );
     if (bytes.length === 0)
       throw new CliError(`--text ${path}: the file is empty; give a file with text in it.`);
     if (bytes.includes(0))

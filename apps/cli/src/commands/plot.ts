@@ -1,5 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { type FileReadError, MAX_BUFFER_BYTES, readRegularTextFile } from '@primer-ez/node-io';
 import { type Flags, help, parse } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import { lossChart, type Series } from '../svg.js';
@@ -38,11 +39,15 @@ export async function plot(argv: string[]): Promise<void> {
   const series: Series[] = [];
   for (const run of runs) {
     const path = join(run, 'metrics.jsonl');
-    const text = await readFile(path, 'utf8').catch(() => {
-      throw new CliError(
-        `plot: ${path} not found; is ${run} a run directory made by primer-ez train?`,
-      );
-    });
+    const text = await readRegularTextFile(path, { maxBytes: MAX_BUFFER_BYTES }).catch(
+      (error: FileReadError) => {
+        throw new CliError(
+          error.code === 'ENOENT'
+            ? `plot: ${path} not found; is ${run} a run directory made by primer-ez train?`
+            : `plot: ${error.message}.`,
+        );
+      },
+    );
     const rows = text
       .split('\n')
       .filter((l) => l.trim() !== '')

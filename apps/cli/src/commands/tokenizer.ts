@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { type FileReadError, readRegularTextFile } from '@primer-ez/node-io';
 import { trainByteLevelBpe, trainCharTokenizer } from '@primer-ez/tokenizer';
 import { saveTokenizer } from '@primer-ez/tokenizer/node';
 import { type Flags, help, parse } from '../args.js';
@@ -92,9 +92,13 @@ async function decode(argv: string[]): Promise<void> {
   if (!v.tokenizer || !v.ids)
     throw new UsageError('tokenizer decode: --tokenizer and --ids are required.');
   const tok = await loadTokenizerFile(v.tokenizer as string);
-  const raw = await readFile(v.ids as string, 'utf8').catch(() => {
-    throw new CliError(`--ids ${v.ids}: no such file.`);
-  });
+  const raw = await readRegularTextFile(v.ids as string, { maxBytes: 256 * 2 ** 20 }).catch(
+    (error: FileReadError) => {
+      throw new CliError(
+        error.code === 'ENOENT' ? `--ids ${v.ids}: no such file.` : `--ids ${error.message}.`,
+      );
+    },
+  );
   let ids: unknown;
   try {
     ids = JSON.parse(raw);
