@@ -16,3 +16,85 @@ export class UsageError extends CliError {
     super(message, 2);
   }
 }
+
+/**
+ * Library option names (camelCase, as the packages' APIs spell them) and the flags that set them.
+ * A library error speaks of its API (`seqLen = 100000`, `nonFinite: 'skip'`); the user typed
+ * flags, so messages are translated here, at the CLI boundary, rather than teaching the libraries
+ * about flags.
+ */
+export const TRAIN_OPTION_FLAGS: Readonly<Record<string, string>> = {
+  batchSize: '--batch-size',
+  seqLen: '--seq-len',
+  lr: '--lr',
+  warmup: '--warmup',
+  totalSteps: '--steps',
+  gradClip: '--grad-clip',
+  weightDecay: '--weight-decay',
+  accumulate: '--accumulate',
+  evalWindows: '--eval-windows',
+  nonFinite: '--non-finite',
+  optimizer: '--optimizer',
+  schedule: '--schedule',
+  seed: '--seed',
+};
+
+/** {@link TRAIN_OPTION_FLAGS} for `generate`. */
+export const SAMPLING_OPTION_FLAGS: Readonly<Record<string, string>> = {
+  maxNewTokens: '--max-new-tokens',
+  temperature: '--temperature',
+  topK: '--top-k',
+  topP: '--top-p',
+  repetitionPenalty: '--repetition-penalty',
+  seed: '--seed',
+  stop: '--stop',
+};
+
+/** {@link TRAIN_OPTION_FLAGS} for `eval`. */
+export const EVAL_OPTION_FLAGS: Readonly<Record<string, string>> = {
+  seqLen: '--seq-len',
+  batchSize: '--batch-size',
+};
+
+/** Phrases that name something the CLI does not have, and what to say instead. */
+const REWRITES: readonly [RegExp, string][] = [
+  // The library's own prefix; the CLI prefixes the command instead.
+  [/^(trainer|evaluate|generate|splitTokens): /, ''],
+  [/\bone window of seqLen \+ 1 = (\d+)/g, 'one window of $1 tokens (seqLen + 1)'],
+  [/, a larger validation fraction or a shorter sequence length/g, ' or a shorter seqLen'],
+  [/ or a shorter sequence length/g, ' or a shorter seqLen'],
+  [/ \(maxSkips \d+\)/g, ''],
+  [/\b([Ll]ower the learning rate)\b/g, '$1 (--lr)'],
+  [/\bkeep gradient clipping on\b/g, 'keep gradient clipping on (--grad-clip)'],
+  [/\bresume from the last checkpoint\b/g, 'resume from the last checkpoint (--resume)'],
+  [
+    /\bseqLen = (\d+) exceeds the model's max_seq_len (\d+)\.?/g,
+    "seqLen = $1 exceeds the model's max_seq_len $2; use seqLen = $2 or less (a new model takes a longer context with --max-seq-len $1).",
+  ],
+];
+
+/**
+ * A library message in the CLI's terms: `key = value` and `key: 'value'` become `--flag value`,
+ * and camelCase option names become their flags (`options` maps names to flags).
+ */
+export function inFlagTerms(message: string, options: Readonly<Record<string, string>>): string {
+  let out = message;
+  for (const [pattern, replacement] of REWRITES) out = out.replace(pattern, replacement);
+  for (const [key, flag] of Object.entries(options)) {
+    out = out
+      .replace(new RegExp(`\\b${key} = "([^"]*)"`, 'g'), `${flag} $1`)
+      .replace(new RegExp(`\\b${key} = `, 'g'), `${flag} `)
+      .replace(new RegExp(`\\b${key}: '([^']*)'`, 'g'), `${flag} $1`);
+    // A bare word only when it cannot be plain English ("stop", "seed"): camelCase names.
+    if (/[A-Z]/.test(key)) out = out.replace(new RegExp(`\\b${key}\\b`, 'g'), flag);
+  }
+  return out;
+}
+
+/**
+ * Replaces a tokenizer's advice for a character outside its vocabulary ("configure an unkToken",
+ * an API option) with `fix`, what the user can do from the command line.
+ */
+export function unknownCharacterFix(message: string, fix: string): string {
+  return message.replace(/is not in the vocabulary; .*$/s, `is not in the vocabulary; ${fix}`);
+}

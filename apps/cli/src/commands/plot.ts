@@ -7,6 +7,7 @@ import { lossChart, type Series } from '../svg.js';
 export const PLOT_FLAGS: Flags = {
   out: {
     type: 'string',
+    placeholder: 'FILE',
     description: 'output SVG (default: RUN_DIR/loss.svg, or loss.svg for several runs)',
   },
   x: {
@@ -21,7 +22,7 @@ export const PLOT_FLAGS: Flags = {
     default: 0.9,
     description: 'EMA smoothing of the training loss (0: none)',
   },
-  title: { type: 'string', default: 'Loss', description: 'chart title' },
+  title: { type: 'string', placeholder: 'TEXT', default: 'Loss', description: 'chart title' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 

@@ -18,16 +18,23 @@ import {
   help,
   parse,
 } from '../args.js';
-import { BACKEND_FLAG, loadTokenizerFile, setupBackend } from '../common.js';
+import { BACKEND_FLAG, loadTokenizerFile, setupBackend, shownPath } from '../common.js';
 import { readCorpus } from '../corpus.js';
-import { CliError, UsageError } from '../errors.js';
+import {
+  CliError,
+  inFlagTerms,
+  TRAIN_OPTION_FLAGS,
+  UsageError,
+  unknownCharacterFix,
+} from '../errors.js';
 import { formatDuration, ProgressBar } from '../progress.js';
 
 export const TRAIN_FLAGS: Flags = {
   text: {
     type: 'string',
     multiple: true,
-    description: 'training text file (repeatable); default: the embedded Moby-Dick',
+    placeholder: 'FILE',
+    description: 'training text file (repeatable; - reads stdin); default: the embedded Moby-Dick',
   },
   preset: {
     type: 'enum',
@@ -43,6 +50,7 @@ export const TRAIN_FLAGS: Flags = {
   },
   config: {
     type: 'string',
+    placeholder: 'FILE',
     description: 'JSON file of config keys (applied after the preset, before flags)',
   },
   tokenizer: {
@@ -53,6 +61,7 @@ export const TRAIN_FLAGS: Flags = {
   },
   'tokenizer-file': {
     type: 'string',
+    placeholder: 'FILE',
     description: 'use an existing tokenizer.json instead of training one',
   },
   'vocab-size-bpe': {
@@ -143,7 +152,11 @@ export const TRAIN_FLAGS: Flags = {
     default: 200,
     description: 'characters of sample printed at each evaluation',
   },
-  out: { type: 'string', description: 'run directory (default: runs/<arch>-<preset>-<time>)' },
+  out: {
+    type: 'string',
+    placeholder: 'DIR',
+    description: 'run directory (default: runs/<arch>-<preset>-<time>)',
+  },
   resume: {
     type: 'boolean',
     description: 'continue the run in --out from its latest checkpoint, exactly',
@@ -202,7 +215,7 @@ export async function train(argv: string[]): Promise<void> {
     });
     if (snapshot.tokenizer === undefined)
       throw new CliError(`--resume: ${latest} has no tokenizer.json.`);
-    tokenizer = await loadTokenizerFile(join(latest, 'tokenizer.json'));
+    tokenizer = await loadTokenizerFile(join(latest, 'tokenizer.json'), '--resume');
     const tokens = encodeCorpus(tokenizer, corpus.text);
     trainer = Trainer.restore(
       snapshot,
@@ -210,10 +223,10 @@ export async function train(argv: string[]): Promise<void> {
       { totalSteps: v.steps as number },
       tokenizer,
     );
-    process.stderr.write(`resuming ${latest} at step ${trainer.step}\n`);
+    process.stderr.write(`resuming ${shownPath(latest)} at step ${trainer.step}\n`);
   } else {
     tokenizer = v['tokenizer-file']
-      ? await loadTokenizerFile(v['tokenizer-file'] as string)
+      ? await loadTokenizerFile(v['tokenizer-file'] as string, '--tokenizer-file')
       : v.tokenizer === 'bpe'
         ? trainByteLevelBpe(corpus.text, {
             vocabSize: v['vocab-size-bpe'] as number,
@@ -258,7 +271,7 @@ export async function train(argv: string[]): Promise<void> {
       trainer = new Trainer(model, splitTokens(tokens), options, tokenizer);
     } catch (error) {
       model.dispose();
-      throw new CliError(`train: ${(error as Error).message}`);
+      throw new CliError(`train: ${inFlagTerms((error as Error).message, TRAIN_OPTION_FLAGS)}`);
     }
     process.stderr.write(
       `model: ${arch} ${preset}, ${model.parameterCount.toLocaleString('en')} parameters ` +
@@ -270,7 +283,7 @@ export async function train(argv: string[]): Promise<void> {
   }
   out ??= await openOut();
   const run = out;
-  process.stderr.write(`run directory: ${outDir}\n`);
+  process.stderr.write(`run directory: ${shownPath(outDir)}\n`);
 
   const bar = new ProgressBar();
   const controller = new AbortController();
@@ -316,7 +329,7 @@ export async function train(argv: string[]): Promise<void> {
             bar.log(`sample: ${JSON.stringify(prompt + sample.text)}`);
           }
         } else if (e.type === 'checkpoint') {
-          bar.log(`saved ${e.kind} checkpoint: ${e.location}`);
+          bar.log(`saved ${e.kind} checkpoint: ${shownPath(e.location)}`);
         } else if (e.type === 'done') {
           bar.done();
           const why =
@@ -333,14 +346,16 @@ export async function train(argv: string[]): Promise<void> {
     });
   } catch (error) {
     bar.done();
-    throw new CliError(`train: stopped at step ${lastStep + 1}: ${(error as Error).message}`);
+    throw new CliError(
+      `train: stopped at step ${lastStep + 1}: ${inFlagTerms((error as Error).message, TRAIN_OPTION_FLAGS)}`,
+    );
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
   if (final) {
     process.stdout.write(
       `validation loss ${final.loss.toFixed(4)} nats/token (${final.bits.toFixed(3)} bits/token) at step ${trainer.step}; ` +
-        `checkpoint: ${(await run.checkpointDir('latest')) ?? outDir}\n`,
+        `checkpoint: ${shownPath((await run.checkpointDir('latest')) ?? outDir)}\n`,
     );
   }
   trainer.dispose();
@@ -353,7 +368,7 @@ function encodeCorpus(tokenizer: Tokenizer, text: string): Int32Array {
     return Int32Array.from(tokenizer.encode(text));
   } catch (error) {
     throw new CliError(
-      `train: the text cannot be encoded with this tokenizer: ${(error as Error).message}`,
+      `train: the text cannot be encoded with this tokenizer: ${unknownCharacterFix((error as Error).message, 'train on text the tokenizer knows (the text it was made from), or with --tokenizer bpe, which encodes any text.')}`,
     );
   }
 }
