@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { type ConfigInput, resolveConfig } from '@primer-ez/primer-layers';
+import { type ConfigInput, PRESETS, resolveConfig } from '@primer-ez/primer-layers';
 import { UsageError } from './errors.js';
 
 /** A typed flag: its kind decides how the value is parsed and checked. */
@@ -90,6 +90,11 @@ function convert(command: string, name: string, flag: Flag, raw: string | string
       return raw;
   }
 }
+
+/** The model sizes of `--preset` (each preset also has a `-vanilla` twin, chosen by `--arch`). */
+export const PRESET_SIZES: readonly string[] = Object.keys(PRESETS).filter(
+  (name) => !name.endsWith('-vanilla'),
+);
 
 /** Every model config key as a typed flag (`--d-model 256`, `--dconv shared`, `--tie-embeddings`). */
 export const CONFIG_FLAGS: Flags = {

@@ -8,7 +8,13 @@ import {
   presetConfig,
 } from '@primer-ez/primer-layers';
 import { type Tokenizer, trainByteLevelBpe, trainCharTokenizer } from '@primer-ez/tokenizer';
-import { generateText, splitTokens, Trainer, type TrainerOptions } from '@primer-ez/trainer';
+import {
+  DEFAULT_TRAINER_OPTIONS,
+  generateText,
+  splitTokens,
+  Trainer,
+  type TrainerOptions,
+} from '@primer-ez/trainer';
 import { RunDirectory, readSnapshotDir } from '@primer-ez/trainer/node';
 import {
   CONFIG_FLAGS,
@@ -16,6 +22,7 @@ import {
   configFromFlags,
   type Flags,
   help,
+  PRESET_SIZES,
   parse,
 } from '../args.js';
 import { BACKEND_FLAG, loadTokenizerFile, setupBackend, shownPath } from '../common.js';
@@ -38,7 +45,7 @@ export const TRAIN_FLAGS: Flags = {
   },
   preset: {
     type: 'enum',
-    values: ['tiny', 'small', 'labml'],
+    values: PRESET_SIZES,
     default: 'small',
     description: 'model size',
   },
@@ -73,7 +80,7 @@ export const TRAIN_FLAGS: Flags = {
   steps: {
     type: 'int',
     min: 1,
-    default: 2000,
+    default: DEFAULT_TRAINER_OPTIONS.totalSteps,
     description: 'optimiser steps (the cosine schedule ends here)',
   },
   'max-minutes': {
@@ -81,51 +88,65 @@ export const TRAIN_FLAGS: Flags = {
     min: 0,
     description: 'stop (validate, save, sample) after this much training time',
   },
-  'batch-size': { type: 'int', min: 1, default: 32, description: 'windows per step' },
+  'batch-size': {
+    type: 'int',
+    min: 1,
+    default: DEFAULT_TRAINER_OPTIONS.batchSize,
+    description: 'windows per step',
+  },
   'seq-len': { type: 'int', min: 1, description: 'window length (default: max_seq_len)' },
-  lr: { type: 'float', min: 0, default: 1e-3, description: 'peak learning rate' },
-  warmup: { type: 'int', min: 0, default: 100, description: 'linear warmup steps' },
+  lr: {
+    type: 'float',
+    min: 0,
+    default: DEFAULT_TRAINER_OPTIONS.lr,
+    description: 'peak learning rate',
+  },
+  warmup: {
+    type: 'int',
+    min: 0,
+    default: DEFAULT_TRAINER_OPTIONS.warmup,
+    description: 'linear warmup steps',
+  },
   schedule: {
     type: 'enum',
     values: ['cosine', 'constant', 'noam'],
-    default: 'cosine',
+    default: DEFAULT_TRAINER_OPTIONS.schedule,
     description: 'learning-rate schedule',
   },
   optimizer: {
     type: 'enum',
     values: ['adamw', 'adam'],
-    default: 'adamw',
+    default: DEFAULT_TRAINER_OPTIONS.optimizer,
     description: 'AdamW (decoupled weight decay) or Adam',
   },
   'weight-decay': {
     type: 'float',
     min: 0,
-    default: 0.01,
+    default: DEFAULT_TRAINER_OPTIONS.weightDecay,
     description: 'AdamW weight decay (matrices, embeddings, conv kernels)',
   },
   'grad-clip': {
     type: 'float',
     min: 0,
-    default: 1,
+    default: DEFAULT_TRAINER_OPTIONS.gradClip,
     description: 'global gradient-norm clip (0: off)',
   },
   'non-finite': {
     type: 'enum',
     values: ['stop', 'skip'],
-    default: 'stop',
-    description:
-      'on a NaN/Inf loss or gradient: stop (nothing updated or saved) or skip the step (at most 5 in a row)',
+    default: DEFAULT_TRAINER_OPTIONS.nonFinite,
+    description: `on a NaN/Inf loss or gradient: stop (nothing updated or saved) or skip the step (at most ${DEFAULT_TRAINER_OPTIONS.maxSkips} in a row)`,
   },
   accumulate: {
     type: 'int',
     min: 1,
-    default: 1,
+    default: DEFAULT_TRAINER_OPTIONS.accumulate,
     description: 'micro-batches per step (gradient accumulation)',
   },
   seed: {
     type: 'int',
     min: 0,
-    default: 0,
+    default: DEFAULT_TRAINER_OPTIONS.seed,
     description: 'seeds the weights, the batches and dropout',
   },
   'eval-every': {
@@ -137,7 +158,7 @@ export const TRAIN_FLAGS: Flags = {
   'eval-windows': {
     type: 'int',
     min: 1,
-    default: 64,
+    default: DEFAULT_TRAINER_OPTIONS.evalWindows,
     description: 'validation windows scored at each evaluation',
   },
   'checkpoint-every': {
