@@ -13,7 +13,7 @@ import { info } from './commands/info.js';
 import { plot } from './commands/plot.js';
 import { tokenizer } from './commands/tokenizer.js';
 import { train } from './commands/train.js';
-import { CliError } from './errors.js';
+import { CliError, libraryErrorMessage } from './errors.js';
 import { exitQuietlyWhenTheReaderGoes, exitWhenFlushed } from './stdio.js';
 
 const COMMANDS: Record<string, [run: (argv: string[]) => Promise<void>, summary: string]> = {
@@ -64,6 +64,11 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof CliError) {
       process.stderr.write(`primer-ez: ${error.message}\n`);
       return error.exitCode;
+    }
+    const message = libraryErrorMessage(name, error);
+    if (message !== undefined) {
+      process.stderr.write(`primer-ez: ${message}\n`);
+      return 1;
     }
     process.stderr.write(
       `primer-ez: unexpected error: ${(error as Error).stack ?? String(error)}\n`,

@@ -1,3 +1,12 @@
+import {
+  CheckpointError,
+  ConfigError,
+  InputError,
+  SafetensorsError,
+} from '@primer-ez/primer-layers';
+import { TokenizerError } from '@primer-ez/tokenizer';
+import { DataError, TrainingError } from '@primer-ez/trainer';
+
 /** An error the user can fix: printed as one line (`primer-ez: …`), exit code 1 (2 for usage). */
 export class CliError extends Error {
   override name = 'CliError';
@@ -97,4 +106,31 @@ export function inFlagTerms(message: string, options: Readonly<Record<string, st
  */
 export function unknownCharacterFix(message: string, fix: string): string {
   return message.replace(/is not in the vocabulary; .*$/s, `is not in the vocabulary; ${fix}`);
+}
+
+/** Every library option name the CLI has a flag for (for errors no command translated itself). */
+const ALL_OPTION_FLAGS: Readonly<Record<string, string>> = {
+  ...EVAL_OPTION_FLAGS,
+  ...SAMPLING_OPTION_FLAGS,
+  ...TRAIN_OPTION_FLAGS,
+};
+
+/**
+ * The one-line message of an error a library threw about the user's input (bad data, config,
+ * options, a diverged run, a damaged file) that no command caught, in flag terms; undefined for
+ * anything else (a bug: its stack is worth printing).
+ */
+export function libraryErrorMessage(command: string, error: unknown): string | undefined {
+  const ours =
+    error instanceof DataError ||
+    error instanceof TrainingError ||
+    error instanceof ConfigError ||
+    error instanceof InputError ||
+    error instanceof CheckpointError ||
+    error instanceof SafetensorsError ||
+    error instanceof TokenizerError ||
+    // The trainer's option checks and the sampler's throw plain RangeErrors naming the option.
+    (error instanceof RangeError &&
+      /^(trainer|evaluate|schedule|generate)\b|^\w+ = /.test(error.message));
+  return ours ? `${command}: ${inFlagTerms(error.message, ALL_OPTION_FLAGS)}` : undefined;
 }

@@ -222,6 +222,12 @@ describe('messages name flags that exist, and the fix', () => {
       /generate: --top-p 0 must be in \(0, 1\]/,
     ],
     [
+      // A library error no command translated itself is still one line in flag terms.
+      ['experiment', 'primer-vs-vanilla', '--text', '-', '--preset', 'tiny', '--backend', 'cpu'],
+      /experiment: the validation text has 1 tokens, fewer than one window of 129 tokens \(--seq-len \+ 1\); use more text or a shorter --seq-len/,
+      'ab',
+    ],
+    [
       ['tokenizer', 'encode', '--tokenizer', 'missing.json', '--text', '-'],
       /--tokenizer missing.json: no such file/,
     ],
