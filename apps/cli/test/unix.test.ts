@@ -312,7 +312,7 @@ describe('signals', () => {
   });
 });
 
-describe('stdin', () => {
+describe('- is stdin (or stdout for an output)', () => {
   it('train --text - reads it (the run above), and eval --text - scores it like the file', () => {
     expect(trained.stderr).toContain('data: standard input;');
     const args = ['eval', '--checkpoint', run, '--json', '--seq-len', '16', '--backend', 'cpu'];
@@ -322,6 +322,12 @@ describe('stdin', () => {
     const fromStdin = JSON.parse(cli([...args, '--text', '-'], { input: scored }).stdout);
     expect(fromStdin.loss).toBe(fromFile.loss);
     expect(fromStdin.windows).toBe(Math.floor((scored.length - 1) / 16));
+  });
+
+  it('plot --out - writes the SVG to stdout', () => {
+    const r = cli(['plot', run, '--out', '-']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^<svg[\s\S]*<\/svg>\n?$/);
   });
 
   it('generate --prompt - reads the prompt', () => {

@@ -8,7 +8,8 @@ export const PLOT_FLAGS: Flags = {
   out: {
     type: 'string',
     placeholder: 'FILE',
-    description: 'output SVG (default: RUN_DIR/loss.svg, or loss.svg for several runs)',
+    description:
+      'output SVG, - for stdout (default: RUN_DIR/loss.svg, or loss.svg for several runs)',
   },
   x: {
     type: 'enum',
@@ -95,8 +96,9 @@ export async function plot(argv: string[]): Promise<void> {
     xLabel: byTime ? 'seconds' : 'step',
     yLabel: 'loss (nats/token)',
   });
+  if (out === '-') return void process.stdout.write(svg);
   await writeFile(out, svg).catch((error: Error) => {
-    throw new CliError(`plot: cannot write ${out}: ${error.message}`);
+    throw new CliError(`plot: cannot write --out ${out}: ${error.message}`);
   });
   process.stderr.write(`wrote ${out}\n`);
 }
