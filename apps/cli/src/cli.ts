@@ -54,7 +54,9 @@ async function main(argv: string[]): Promise<number> {
     command === 'help' ? [rest[0]!, [...rest.slice(1), '--help']] : [command, rest];
   const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (entry === undefined) {
-    process.stderr.write(`primer-ez: unknown command ${JSON.stringify(name)}\n\n${USAGE}`);
+    process.stderr.write(
+      `primer-ez: unknown command ${JSON.stringify(name)}; the commands are ${Object.keys(COMMANDS).join(', ')} (see primer-ez --help).\n`,
+    );
     return 2;
   }
   try {
