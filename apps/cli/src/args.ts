@@ -196,7 +196,8 @@ export function help(synopsis: string, flags: Flags, notes?: string): string {
         : '';
     return [`  ${short}--${name}${value}`, flag.description + def] as const;
   });
-  const usage = wrap(`usage: ${synopsis}`, HELP_WIDTH).join('\n       ');
+  // Continuation lines are indented under the command, past `usage: `.
+  const usage = wrap(`usage: ${synopsis}`, HELP_WIDTH - 7).join('\n       ');
   return `${usage}\n\n${columns(rows)}${notes ? `\n${notes}\n` : ''}`;
 }
 

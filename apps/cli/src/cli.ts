@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module';
 import { columns } from './args.js';
 import { bench } from './commands/bench.js';
+import { data } from './commands/data.js';
 import { evaluate } from './commands/evaluate.js';
 import { experiment } from './commands/experiment.js';
 import { generate } from './commands/generate.js';
@@ -19,6 +20,7 @@ import { exitQuietlyWhenTheReaderGoes, exitWhenFlushed } from './stdio.js';
 const COMMANDS: Record<string, [run: (argv: string[]) => Promise<void>, summary: string]> = {
   train: [train, 'train a model on text (or the embedded Moby-Dick) into a run directory'],
   generate: [generate, 'stream text from a checkpoint'],
+  data: [data, 'data prepare: tokenize text once into a token dataset'],
   eval: [evaluate, 'loss, perplexity and bits per token of a checkpoint on a text'],
   tokenizer: [tokenizer, 'train a tokenizer; encode or decode text with one'],
   info: [info, "a checkpoint's config, parameter count and size"],

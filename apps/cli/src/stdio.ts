@@ -1,3 +1,9 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { CliError } from './errors.js';
+
 /**
  * The standard streams as a Unix tool uses them (like git and ripgrep): stdout is data that
  * reaches its reader whole, whatever it is (a terminal, a file or a pipe); a reader that goes away
@@ -44,4 +50,18 @@ export async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/**
+ * `paths` with `-` replaced by `file`, which receives all of standard input (streamed to disk, so
+ * its size is bounded by the disk), for readers that take file paths and read them more than once
+ * (a tokenizer pass, then a tokenizing pass). Without `-`, nothing is read.
+ */
+export async function stdinAsFile(paths: readonly string[], file: string): Promise<string[]> {
+  if (!paths.includes('-')) return [...paths];
+  await mkdir(dirname(file), { recursive: true });
+  await pipeline(process.stdin, createWriteStream(file));
+  if ((await stat(file)).size === 0)
+    throw new CliError('--text -: standard input is empty; pipe some text in, or give a file.');
+  return paths.map((path) => (path === '-' ? file : path));
 }

@@ -10,7 +10,9 @@ export {
   BatchSampler,
   batchAt,
   DataError,
+  findTokenOutside,
   splitTokens,
+  type TokenSource,
   type TokenSplit,
   windowStarts,
 } from './data.js';

@@ -2,7 +2,7 @@
 // the replicas; each batch sums to the same number wherever it is scored, and the sums are added
 // in batch order, so the result is the one-thread result exactly.
 import type { PrimerModel } from '@primer-ez/primer-layers';
-import { windowStarts } from './data.js';
+import { type TokenSource, windowStarts } from './data.js';
 import { TrainingError } from './errors.js';
 import type { EvalResult } from './evaluate.js';
 import type { TrainerOptions } from './options.js';
@@ -11,7 +11,7 @@ import { type ReplicaPool, shareCrossEntropy, type WindowShare } from './replica
 /** {@link evaluate} of the trainer's validation windows, with batch k scored by participant k mod workers. */
 export async function validateOnReplicas(
   model: PrimerModel,
-  tokens: Int32Array,
+  tokens: TokenSource,
   o: TrainerOptions,
   replicas: ReplicaPool,
   step: number,

@@ -1,7 +1,12 @@
-import { evaluate as evaluateModel } from '@primer-ez/trainer';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Tokenizer } from '@primer-ez/tokenizer';
+import { evaluate as evaluateModel, type TokenSource } from '@primer-ez/trainer';
+import { FileTokenSource, tokenDtype, tokenizeToFile } from '@primer-ez/trainer/node';
 import { type Flags, help, parse } from '../args.js';
 import { BACKEND_FLAG, loadModelAndTokenizer, setupBackend } from '../common.js';
-import { readTextFiles } from '../corpus.js';
+import { corpusProgress, textError } from '../corpus.js';
 import {
   CliError,
   EVAL_OPTION_FLAGS,
@@ -9,6 +14,8 @@ import {
   UsageError,
   unknownCharacterFix,
 } from '../errors.js';
+import { stdinAsFile } from '../stdio.js';
+import { interruptible } from '../token-data.js';
 
 export const EVAL_FLAGS: Flags = {
   checkpoint: {
@@ -54,39 +61,58 @@ export async function evaluate(argv: string[]): Promise<void> {
     throw new UsageError('eval: --text FILE is required (--text - reads stdin).');
   await setupBackend(v.backend as string, Boolean(v.json));
   const { model, tokenizer, dir } = await loadModelAndTokenizer(v.checkpoint as string);
-  const text = await readTextFiles(v.text as string[]);
-  let tokens: number[];
-  try {
-    tokens = tokenizer.encode(text);
-  } catch (error) {
-    throw new CliError(
-      `eval: the text cannot be encoded with the checkpoint's tokenizer: ${unknownCharacterFix((error as Error).message, 'score text in the characters the model was trained on (a model trained with --tokenizer bpe takes any text).')}`,
-    );
-  }
   const maxSeqLen = model.config.max_seq_len;
   const seqLen = (v['seq-len'] as number | undefined) ?? maxSeqLen;
   if (seqLen > maxSeqLen)
     throw new UsageError(
       `eval: --seq-len ${seqLen} exceeds the model's max_seq_len ${maxSeqLen}; use --seq-len ${maxSeqLen} or less.`,
     );
-  if (tokens.length < seqLen + 1)
-    throw new CliError(
-      `eval: --text ${(v.text as string[]).join(' ')} holds ${tokens.length} tokens, fewer than one window of ${seqLen + 1} ` +
-        `(--seq-len ${seqLen}, plus the next token); score more text${tokens.length >= 2 ? ` or use a shorter --seq-len (at most ${tokens.length - 1})` : ''}.`,
+  // The text is tokenized in chunks into a temporary token file, read back window by window.
+  const scratch = await mkdtemp(join(tmpdir(), 'primer-ez-eval-'));
+  let tokens: FileTokenSource | undefined;
+  let result: Awaited<ReturnType<typeof evaluateModel>>;
+  let chars: number;
+  try {
+    const path = join(scratch, 'tokens.bin');
+    const stdin = join(scratch, 'stdin.txt');
+    const paths = await stdinAsFile(v.text as string[], stdin);
+    const dtype = tokenDtype(tokenizer.vocabSize);
+    const { tokens: count } = await interruptible((signal) =>
+      tokenizeToFile(path, { paths, tokenizer, dtype, onProgress: corpusProgress(), signal }).catch(
+        (error) => {
+          // Messages name what the user typed: `-`, not the scratch copy of stdin.
+          if (error instanceof Error)
+            error.message = unknownCharacterFix(
+              error.message.replaceAll(stdin, '-'),
+              'score text in the characters the model was trained on (a model trained with --tokenizer bpe takes any text).',
+            );
+          return textError(error, 'eval');
+        },
+      ),
     );
-  const result = await evaluateModel(model, tokens, {
-    seqLen,
-    batchSize: v['batch-size'] as number,
-  }).catch((error: Error) => {
-    throw new CliError(`eval: ${inFlagTerms(error.message, EVAL_OPTION_FLAGS)}`);
-  });
+    if (count < seqLen + 1)
+      throw new CliError(
+        `eval: --text ${(v.text as string[]).join(' ')} holds ${count} tokens, fewer than one window of ${seqLen + 1} ` +
+          `(--seq-len ${seqLen}, plus the next token); score more text${count >= 2 ? ` or use a shorter --seq-len (at most ${count - 1})` : ''}.`,
+      );
+    tokens = new FileTokenSource(path, dtype, tokenizer.vocabSize, count);
+    result = await evaluateModel(model, tokens, {
+      seqLen,
+      batchSize: v['batch-size'] as number,
+    }).catch((error: Error) => {
+      throw new CliError(`eval: ${inFlagTerms(error.message, EVAL_OPTION_FLAGS)}`);
+    });
+    chars = charsScored(tokenizer, tokens, result.tokens);
+  } finally {
+    tokens?.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
   const out = {
     checkpoint: dir,
     loss: result.loss,
     perplexity: result.perplexity,
     bits_per_token: result.bitsPerToken,
-    bits_per_char:
-      (result.loss * result.tokens) / Math.LN2 / charsScored(tokenizer, tokens, result.tokens),
+    bits_per_char: (result.loss * result.tokens) / Math.LN2 / chars,
     tokens: result.tokens,
     windows: result.windows,
     window: seqLen,
@@ -102,11 +128,20 @@ export async function evaluate(argv: string[]): Promise<void> {
   model.dispose();
 }
 
-/** Characters covered by the scored targets (tokens 1 … scored of the stream). */
+/**
+ * Characters (UTF-16 code units, as `String.length`) covered by the scored targets (tokens
+ * 1 … scored of the stream), decoded in chunks so that no long string is built.
+ */
 function charsScored(
-  tokenizer: { decode(ids: ArrayLike<number>): string },
-  tokens: number[],
+  tokenizer: Pick<Tokenizer, 'createStreamDecoder'>,
+  tokens: TokenSource,
   scored: number,
 ): number {
-  return tokenizer.decode(tokens.slice(1, scored + 1)).length;
+  const decoder = tokenizer.createStreamDecoder();
+  let chars = 0;
+  for (let start = 1; start <= scored; start += CHUNK)
+    chars += decoder.write(tokens.subarray(start, Math.min(scored + 1, start + CHUNK))).length;
+  return chars + decoder.end().length;
 }
+
+const CHUNK = 1 << 20;

