@@ -46,6 +46,7 @@ export const TRAIN_OPTION_FLAGS: Readonly<Record<string, string>> = {
   optimizer: '--optimizer',
   schedule: '--schedule',
   seed: '--seed',
+  workers: '--workers',
 };
 
 /** {@link TRAIN_OPTION_FLAGS} for `generate`. */

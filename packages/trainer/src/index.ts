@@ -16,6 +16,7 @@ export {
   type TokenSplit,
   windowStarts,
 } from './data.js';
+export { ReplicaError } from './errors.js';
 export { batchCrossEntropy, type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
 export { AdamW, type AdamWOptions, clipByGlobalNorm, type OptimParam } from './optim.js';
 export {

@@ -3,7 +3,7 @@
 // in batch order, so the result is the one-thread result exactly.
 import type { PrimerModel } from '@primer-ez/primer-layers';
 import { type TokenSource, windowStarts } from './data.js';
-import { TrainingError } from './errors.js';
+import { ReplicaError } from './errors.js';
 import type { EvalResult } from './evaluate.js';
 import type { TrainerOptions } from './options.js';
 import { type ReplicaPool, shareCrossEntropy, type WindowShare } from './replicas.js';
@@ -39,7 +39,7 @@ export async function validateOnReplicas(
     const own = await shareCrossEntropy(model, group[0]!);
     const { values, failure } = await remote;
     if (failure !== undefined)
-      throw new TrainingError(
+      throw new ReplicaError(
         `a worker failed validating at step ${step}: ${(failure as Error).message ?? failure}`,
       );
     sums.push(own, ...values);

@@ -16,7 +16,7 @@ import {
   type TokenSource,
   type TokenSplit,
 } from './data.js';
-import { TrainingError } from './errors.js';
+import { ReplicaError, TrainingError } from './errors.js';
 import { type EvalResult, evaluate } from './evaluate.js';
 import { type RunEnd, type RunOptions, type StepResult, trainLoop } from './loop.js';
 import { AdamW, clipByGlobalNorm } from './optim.js';
@@ -255,7 +255,13 @@ export class Trainer {
         `trainer: workers = ${workers} needs ${workers - 1} replicas besides this thread; the pool has ${replicas.size}.`,
       );
     const total = this.layout.reduce((n, slot) => n + slot.size, 0);
-    await replicas.prepare(this.model.config, total);
+    try {
+      await replicas.prepare(this.model.config, total);
+    } catch (error) {
+      throw new ReplicaError(
+        `the replicas could not be set up: ${(error as Error).message ?? error}`,
+      );
+    }
     this.weights ??= new Float32Array(total);
     this.replicas = replicas;
     this.replicasAt = -1;

@@ -46,6 +46,7 @@ import {
   runTokenData,
   trainTokenizerOnText,
 } from '../token-data.js';
+import { resolveWorkers, startReplicas, WORKERS_FLAG } from '../workers.js';
 
 export const TRAIN_FLAGS: Flags = {
   text: {
@@ -200,6 +201,7 @@ export const TRAIN_FLAGS: Flags = {
     description: 'continue the run in --out from its latest checkpoint, exactly',
   },
   ...BACKEND_FLAG,
+  ...WORKERS_FLAG,
   ...CONFIG_FLAGS,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
@@ -222,7 +224,7 @@ export async function train(argv: string[]): Promise<void> {
   if (v.resume && v.out === undefined)
     throw new UsageError('train: --resume needs --out RUN_DIR (the run to continue).');
 
-  await setupBackend(v.backend as string);
+  const backend = await setupBackend(v.backend as string);
   const arch = v.arch as 'primer-ez' | 'vanilla';
   const preset = v.preset as string;
   const outDir = resolve(
@@ -292,7 +294,21 @@ export async function train(argv: string[]): Promise<void> {
       split = dataset.split;
       process.stderr.write(`data: the run's own tokens in ${dir}\n`);
     } else split = await inMemory(tokenizer);
-    trainer = Trainer.restore(snapshot, split, { totalSteps: v.steps as number }, tokenizer);
+    // A run resumes exactly with the worker count it was saved with (the default here).
+    const saved = snapshot.state.options;
+    trainer = Trainer.restore(
+      snapshot,
+      split,
+      {
+        totalSteps: v.steps as number,
+        workers: resolveWorkers(
+          (v.workers as number | undefined) ?? saved.workers ?? 1,
+          backend,
+          saved.batchSize,
+        ),
+      },
+      tokenizer,
+    );
     process.stderr.write(`resuming ${shownPath(latest)} at step ${trainer.step}\n`);
   } else {
     let split: TokenSplit<TokenSource> | undefined;
@@ -362,6 +378,7 @@ export async function train(argv: string[]): Promise<void> {
       seed: v.seed as number,
       totalSteps: v.steps as number,
       evalWindows: v['eval-windows'] as number,
+      workers: resolveWorkers(v.workers as number | undefined, backend, v['batch-size'] as number),
     };
     if (v['seq-len'] !== undefined) options.seqLen = v['seq-len'] as number;
     try {
@@ -388,6 +405,11 @@ export async function train(argv: string[]): Promise<void> {
   out ??= await openOut();
   const run = out;
   process.stderr.write(`run directory: ${shownPath(outDir)}\n`);
+  const replicas = startReplicas(trainer.options.workers, backend);
+  if (replicas)
+    process.stderr.write(
+      `workers: ${trainer.options.workers} (this thread and ${replicas.size} more, each on a share of the batch)\n`,
+    );
 
   const bar = new ProgressBar();
   const controller = new AbortController();
@@ -409,6 +431,7 @@ export async function train(argv: string[]): Promise<void> {
       checkpointEvery: v['checkpoint-every'] as number,
       sink: run,
       signal: controller.signal,
+      ...(replicas ? { replicas } : {}),
       ...(maxMinutes !== undefined ? { maxTimeMs: maxMinutes * 60_000 } : {}),
       onEvent: async (e) => {
         await run.log(e);
@@ -455,6 +478,7 @@ export async function train(argv: string[]): Promise<void> {
     );
   } finally {
     process.removeListener('SIGINT', onSigint);
+    await replicas?.close();
   }
   if (final) {
     process.stdout.write(
