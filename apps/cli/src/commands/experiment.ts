@@ -5,7 +5,7 @@ import { type PrimerConfig, PrimerModel, presetConfig } from '@primer-ez/primer-
 import { trainCharTokenizer } from '@primer-ez/tokenizer';
 import { splitTokens, Trainer } from '@primer-ez/trainer';
 import { RunDirectory } from '@primer-ez/trainer/node';
-import { type Flags, help, parse } from '../args.js';
+import { type Flags, help, PRESET_SIZES, parse } from '../args.js';
 import { BACKEND_FLAG, setupBackend } from '../common.js';
 import { readCorpus } from '../corpus.js';
 import { UsageError } from '../errors.js';
@@ -38,7 +38,7 @@ export const EXPERIMENT_FLAGS: Flags = {
   },
   preset: {
     type: 'enum',
-    values: ['tiny', 'small', 'labml'],
+    values: PRESET_SIZES,
     default: 'small',
     description: 'model size',
   },

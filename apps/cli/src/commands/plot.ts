@@ -8,7 +8,9 @@ import { lossChart, type Series } from '../svg.js';
 export const PLOT_FLAGS: Flags = {
   out: {
     type: 'string',
-    description: 'output SVG (default: RUN_DIR/loss.svg, or loss.svg for several runs)',
+    placeholder: 'FILE',
+    description:
+      'output SVG, - for stdout (default: RUN_DIR/loss.svg, or loss.svg for several runs)',
   },
   x: {
     type: 'enum',
@@ -22,7 +24,7 @@ export const PLOT_FLAGS: Flags = {
     default: 0.9,
     description: 'EMA smoothing of the training loss (0: none)',
   },
-  title: { type: 'string', default: 'Loss', description: 'chart title' },
+  title: { type: 'string', placeholder: 'TEXT', default: 'Loss', description: 'chart title' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
@@ -99,8 +101,9 @@ export async function plot(argv: string[]): Promise<void> {
     xLabel: byTime ? 'seconds' : 'step',
     yLabel: 'loss (nats/token)',
   });
+  if (out === '-') return void process.stdout.write(svg);
   await writeFile(out, svg).catch((error: Error) => {
-    throw new CliError(`plot: cannot write ${out}: ${error.message}`);
+    throw new CliError(`plot: cannot write --out ${out}: ${error.message}`);
   });
   process.stderr.write(`wrote ${out}\n`);
 }

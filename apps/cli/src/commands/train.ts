@@ -1,4 +1,4 @@
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { BackendInfo } from '@primer-ez/backend-node';
 import { isStale, LOCK_FILE, readLock, readRegularTextFile } from '@primer-ez/node-io';
 import {
@@ -16,6 +16,7 @@ import {
   trainCharTokenizer,
 } from '@primer-ez/tokenizer';
 import {
+  DEFAULT_TRAINER_OPTIONS,
   DivergenceError,
   generateText,
   splitTokens,
@@ -40,12 +41,19 @@ import {
   configFromFlags,
   type Flags,
   help,
+  PRESET_SIZES,
   parse,
   type Values,
 } from '../args.js';
-import { BACKEND_FLAG, loadTokenizerFile, setupBackend } from '../common.js';
+import { BACKEND_FLAG, loadTokenizerFile, setupBackend, shownPath } from '../common.js';
 import { readCorpus } from '../corpus.js';
-import { CliError, UsageError } from '../errors.js';
+import {
+  CliError,
+  inFlagTerms,
+  TRAIN_OPTION_FLAGS,
+  UsageError,
+  unknownCharacterFix,
+} from '../errors.js';
 import { formatDuration, ProgressBar } from '../progress.js';
 import {
   checkFixedOptions,
@@ -57,6 +65,7 @@ import {
   resumeOverrides,
   sameCorpus,
 } from '../run-guard.js';
+import { stdinAsFile } from '../stdio.js';
 import {
   checkSameTokenizer,
   hasRunData,
@@ -71,16 +80,18 @@ export const TRAIN_FLAGS: Flags = {
   text: {
     type: 'string',
     multiple: true,
+    placeholder: 'FILE',
     description:
-      'training text file (repeatable), tokenized in chunks into RUN/data; default: the embedded Moby-Dick',
+      'training text file (repeatable; - reads stdin), tokenized in chunks into RUN/data; default: the embedded Moby-Dick',
   },
   data: {
     type: 'string',
+    placeholder: 'DIR',
     description: 'token dataset directory from primer-ez data prepare (instead of --text)',
   },
   preset: {
     type: 'enum',
-    values: ['tiny', 'small', 'labml'],
+    values: PRESET_SIZES,
     default: 'small',
     description: 'model size',
   },
@@ -92,6 +103,7 @@ export const TRAIN_FLAGS: Flags = {
   },
   config: {
     type: 'string',
+    placeholder: 'FILE',
     description: 'JSON file of config keys (applied after the preset, before flags)',
   },
   tokenizer: {
@@ -102,6 +114,7 @@ export const TRAIN_FLAGS: Flags = {
   },
   'tokenizer-file': {
     type: 'string',
+    placeholder: 'FILE',
     description: 'use an existing tokenizer.json instead of training one',
   },
   'vocab-size-bpe': {
@@ -113,7 +126,7 @@ export const TRAIN_FLAGS: Flags = {
   steps: {
     type: 'int',
     min: 1,
-    default: 2000,
+    default: DEFAULT_TRAINER_OPTIONS.totalSteps,
     description: 'optimiser steps (the cosine schedule ends here)',
   },
   'max-minutes': {
@@ -121,51 +134,65 @@ export const TRAIN_FLAGS: Flags = {
     min: 0,
     description: 'stop (validate, save, sample) after this much training time',
   },
-  'batch-size': { type: 'int', min: 1, default: 32, description: 'windows per step' },
+  'batch-size': {
+    type: 'int',
+    min: 1,
+    default: DEFAULT_TRAINER_OPTIONS.batchSize,
+    description: 'windows per step',
+  },
   'seq-len': { type: 'int', min: 1, description: 'window length (default: max_seq_len)' },
-  lr: { type: 'float', min: 0, default: 1e-3, description: 'peak learning rate' },
-  warmup: { type: 'int', min: 0, default: 100, description: 'linear warmup steps' },
+  lr: {
+    type: 'float',
+    min: 0,
+    default: DEFAULT_TRAINER_OPTIONS.lr,
+    description: 'peak learning rate',
+  },
+  warmup: {
+    type: 'int',
+    min: 0,
+    default: DEFAULT_TRAINER_OPTIONS.warmup,
+    description: 'linear warmup steps',
+  },
   schedule: {
     type: 'enum',
     values: ['cosine', 'constant', 'noam'],
-    default: 'cosine',
+    default: DEFAULT_TRAINER_OPTIONS.schedule,
     description: 'learning-rate schedule',
   },
   optimizer: {
     type: 'enum',
     values: ['adamw', 'adam'],
-    default: 'adamw',
+    default: DEFAULT_TRAINER_OPTIONS.optimizer,
     description: 'AdamW (decoupled weight decay) or Adam',
   },
   'weight-decay': {
     type: 'float',
     min: 0,
-    default: 0.01,
+    default: DEFAULT_TRAINER_OPTIONS.weightDecay,
     description: 'AdamW weight decay (matrices, embeddings, conv kernels)',
   },
   'grad-clip': {
     type: 'float',
     min: 0,
-    default: 1,
+    default: DEFAULT_TRAINER_OPTIONS.gradClip,
     description: 'global gradient-norm clip (0: off)',
   },
   'non-finite': {
     type: 'enum',
     values: ['stop', 'skip'],
-    default: 'stop',
-    description:
-      'on a NaN/Inf loss or gradient: stop (nothing updated or saved) or skip the step (at most 5 in a row)',
+    default: DEFAULT_TRAINER_OPTIONS.nonFinite,
+    description: `on a NaN/Inf loss or gradient: stop (nothing updated or saved) or skip the step (at most ${DEFAULT_TRAINER_OPTIONS.maxSkips} in a row)`,
   },
   accumulate: {
     type: 'int',
     min: 1,
-    default: 1,
+    default: DEFAULT_TRAINER_OPTIONS.accumulate,
     description: 'micro-batches per step (gradient accumulation)',
   },
   seed: {
     type: 'int',
     min: 0,
-    default: 0,
+    default: DEFAULT_TRAINER_OPTIONS.seed,
     description: 'seeds the weights, the batches and dropout',
   },
   'eval-every': {
@@ -177,7 +204,7 @@ export const TRAIN_FLAGS: Flags = {
   'eval-windows': {
     type: 'int',
     min: 1,
-    default: 64,
+    default: DEFAULT_TRAINER_OPTIONS.evalWindows,
     description: 'validation windows scored at each evaluation',
   },
   'checkpoint-every': {
@@ -192,7 +219,11 @@ export const TRAIN_FLAGS: Flags = {
     default: 200,
     description: 'characters of sample printed at each evaluation',
   },
-  out: { type: 'string', description: 'run directory (default: runs/<arch>-<preset>-<time>)' },
+  out: {
+    type: 'string',
+    placeholder: 'DIR',
+    description: 'run directory (default: runs/<arch>-<preset>-<time>)',
+  },
   resume: {
     type: 'boolean',
     description:
@@ -261,7 +292,14 @@ export async function train(argv: string[]): Promise<void> {
       throw new CliError(`--out: ${error.message}`);
     });
 
-  const textPaths = v.text as string[] | undefined;
+  // `--text -`: stdin is kept in the run directory, a file the passes over the text can re-read.
+  const textPaths =
+    v.text === undefined
+      ? undefined
+      : await stdinAsFile(v.text as string[], join(outDir, 'stdin.txt')).catch((error: Error) => {
+          if (error instanceof CliError) throw error;
+          throw new CliError(`--out: cannot write the run directory ${outDir}: ${error.message}`);
+        });
   const dataDir = v.data as string | undefined;
   if (dataDir !== undefined && textPaths !== undefined)
     throw new UsageError('train: --data and --text both name the training data; give one.');
@@ -300,9 +338,13 @@ export async function train(argv: string[]): Promise<void> {
       split = dataset.split;
       source = `${dataDir} (${dataset.meta.sources.map((s) => s.path).join(', ')})`;
     } else if (textPaths !== undefined) {
-      source = textPaths.join(', ');
+      source = (v.text as string[])
+        .map((p) =>
+          p === '-' ? `standard input (kept in ${shownPath(join(outDir, 'stdin.txt'))})` : p,
+        )
+        .join(', ');
       tokenizer = v['tokenizer-file']
-        ? await loadTokenizerFile(v['tokenizer-file'] as string)
+        ? await loadTokenizerFile(v['tokenizer-file'] as string, '--tokenizer-file')
         : await trainTokenizerOnText(
             textPaths,
             v.tokenizer === 'bpe'
@@ -316,7 +358,7 @@ export async function train(argv: string[]): Promise<void> {
     } else {
       const corpus = await readCorpus(undefined);
       tokenizer = v['tokenizer-file']
-        ? await loadTokenizerFile(v['tokenizer-file'] as string)
+        ? await loadTokenizerFile(v['tokenizer-file'] as string, '--tokenizer-file')
         : v.tokenizer === 'bpe'
           ? trainByteLevelBpe(corpus.text, {
               vocabSize: v['vocab-size-bpe'] as number,
@@ -370,7 +412,7 @@ export async function train(argv: string[]): Promise<void> {
       model.dispose();
       await out?.close();
       if (error instanceof CliError) throw error;
-      throw new CliError(`train: ${(error as Error).message}`);
+      throw new CliError(`train: ${inFlagTerms((error as Error).message, TRAIN_OPTION_FLAGS)}`);
     }
     process.stderr.write(
       `model: ${arch} ${preset}, ${model.parameterCount.toLocaleString('en')} parameters ` +
@@ -390,7 +432,7 @@ export async function train(argv: string[]): Promise<void> {
     await out.writeInfo({ corpus: record, settings });
   }
   const run = out;
-  process.stderr.write(`run directory: ${outDir}\n`);
+  process.stderr.write(`run directory: ${shownPath(outDir)}\n`);
   try {
     await trainRun(trainer, tokenizer, run, outDir, v, settings, backend);
   } finally {
@@ -477,7 +519,7 @@ async function trainRun(
             bar.log(`sample: ${JSON.stringify(prompt + sample.text)}`);
           }
         } else if (e.type === 'checkpoint') {
-          bar.log(`saved ${e.kind} checkpoint: ${e.location}`);
+          bar.log(`saved ${e.kind} checkpoint: ${shownPath(e.location)}`);
         } else if (e.type === 'done') {
           bar.done();
           const why =
@@ -496,15 +538,15 @@ async function trainRun(
     bar.done();
     const message =
       error instanceof DivergenceError
-        ? `train: stopped: ${error.message}`
-        : `train: stopped at step ${lastStep + 1}: ${(error as Error).message}`;
+        ? `train: stopped: ${inFlagTerms(error.message, TRAIN_OPTION_FLAGS)}`
+        : `train: stopped at step ${lastStep + 1}: ${inFlagTerms((error as Error).message, TRAIN_OPTION_FLAGS)}`;
     if (!(error instanceof TrainingError)) throw new CliError(message);
     // Where to go on from: the last checkpoint saved (only healthy ones are), with a lower rate.
     const healthy = await run.checkpointDir('latest');
     const lr = trainer.options.lr >= 1e-2 ? 1e-3 : Number((trainer.options.lr / 10).toPrecision(2));
     const where = healthy
-      ? `; the last healthy checkpoint is ${relative(process.cwd(), healthy) || healthy}: continue from it with a lower learning rate, e.g. primer-ez train --resume --out ${outDir} --lr ${lr}`
-      : `; no healthy checkpoint was saved: start over with a lower learning rate, e.g. primer-ez train --overwrite --out ${outDir} --lr ${lr}`;
+      ? `; the last healthy checkpoint is ${shownPath(healthy)}: continue from it with a lower learning rate, e.g. primer-ez train --resume --out ${shownPath(outDir)} --lr ${lr}`
+      : `; no healthy checkpoint was saved: start over with a lower learning rate, e.g. primer-ez train --overwrite --out ${shownPath(outDir)} --lr ${lr}`;
     throw new CliError(message.replace(/\.?$/, '') + where);
   } finally {
     for (const [signal, handler] of handlers) process.removeListener(signal, handler);
@@ -513,7 +555,7 @@ async function trainRun(
   if (final) {
     process.stdout.write(
       `validation loss ${final.loss.toFixed(4)} nats/token (${final.bits.toFixed(3)} bits/token) at step ${trainer.step}; ` +
-        `checkpoint: ${(await run.checkpointDir('latest')) ?? outDir}\n`,
+        `checkpoint: ${shownPath((await run.checkpointDir('latest')) ?? outDir)}\n`,
     );
   }
   trainer.dispose();
@@ -526,7 +568,7 @@ function encodeCorpus(tokenizer: Tokenizer, text: string): Int32Array {
     return Int32Array.from(tokenizer.encode(text));
   } catch (error) {
     throw new CliError(
-      `train: the text cannot be encoded with this tokenizer: ${(error as Error).message}`,
+      `train: the text cannot be encoded with this tokenizer: ${unknownCharacterFix((error as Error).message, 'train on text the tokenizer knows (the text it was made from), or with --tokenizer bpe, which encodes any text.')}`,
     );
   }
 }
@@ -682,7 +724,7 @@ async function resumeRun(
   }
   const { trainer, tokenizer, saved, changes } = restored.value;
   for (const { dir, reason } of restored.skipped)
-    process.stderr.write(`resume: skipped ${relative(process.cwd(), dir) || dir}: ${reason}\n`);
+    process.stderr.write(`resume: skipped ${shownPath(dir)}: ${reason}\n`);
   try {
     checkSameModel(given, fileConfig, trainer.model.config, tokenizer.vocabSize);
     if (
@@ -706,7 +748,7 @@ async function resumeRun(
   await out.writeInfo({ corpus: record, settings });
   const dropped = await out.truncateMetrics(trainer.step);
   process.stderr.write(
-    `resuming ${restored.dir} at step ${trainer.step}` +
+    `resuming ${shownPath(restored.dir)} at step ${trainer.step}` +
       (notes.length > 0 ? `; changed: ${notes.join(', ')}` : '') +
       (dropped > 0
         ? `; metrics.jsonl cut back to step ${trainer.step} (${dropped} lines of later steps dropped)`
