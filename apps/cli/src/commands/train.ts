@@ -545,8 +545,8 @@ async function trainRun(
     const healthy = await run.checkpointDir('latest');
     const lr = trainer.options.lr >= 1e-2 ? 1e-3 : Number((trainer.options.lr / 10).toPrecision(2));
     const where = healthy
-      ? `; the last healthy checkpoint is ${shownPath(healthy)}: continue from it with a lower learning rate, e.g. primer-ez train --resume --out ${shownPath(outDir)} --lr ${lr}`
-      : `; no healthy checkpoint was saved: start over with a lower learning rate, e.g. primer-ez train --overwrite --out ${shownPath(outDir)} --lr ${lr}`;
+      ? `; the last healthy checkpoint is ${shownPath(healthy)}: continue from it with a lower learning rate, e.g. primer-ez train --resume --out ${(v.out as string | undefined) ?? shownPath(outDir)} --lr ${lr}`
+      : `; no healthy checkpoint was saved: start over with a lower learning rate, e.g. primer-ez train --overwrite --out ${(v.out as string | undefined) ?? shownPath(outDir)} --lr ${lr}`;
     throw new CliError(message.replace(/\.?$/, '') + where);
   } finally {
     for (const [signal, handler] of handlers) process.removeListener(signal, handler);
