@@ -68,6 +68,7 @@ WEIGHTS_FILE = "model.safetensors"
 FFN_ACTIVATIONS = ("squared_relu", "relu")
 ATTENTIONS = ("mdha", "mha")
 DCONVS = ("per_channel", "shared")
+DCONV_INITS = ("smoothing", "uniform")
 POSITIONALS = ("learned", "sinusoidal")
 
 
@@ -93,7 +94,10 @@ class PrimerEZConfig:
     """The model's hyper-parameters, exactly the keys of ``config.json`` (snake_case).
 
     ``dconv_bias`` left as ``None`` resolves to the variant's default: ``False`` for
-    ``"per_channel"`` (the paper's) and ``True`` for ``"shared"`` (labml.ai's).
+    ``"per_channel"`` (the paper's) and ``True`` for ``"shared"`` (labml.ai's). ``dconv_init``
+    left as ``None`` resolves likewise: ``"smoothing"`` (0.5 on the current position, 0.5/3 on
+    each earlier tap, bias 0) for ``"per_channel"`` and ``"uniform"`` (PyTorch's ``Conv1d``
+    default, U(±1/√K) for kernel and bias) for ``"shared"``.
     """
 
     vocab_size: int
@@ -107,6 +111,7 @@ class PrimerEZConfig:
     dconv: str = "per_channel"
     dconv_kernel: int = 3
     dconv_bias: Optional[bool] = None
+    dconv_init: Optional[str] = None
     positional: str = "learned"
     norm_eps: float = 1e-5
     tie_embeddings: bool = False
@@ -118,6 +123,8 @@ class PrimerEZConfig:
     def __post_init__(self) -> None:
         if self.dconv_bias is None:
             self.dconv_bias = self.dconv == "shared"
+        if self.dconv_init is None:
+            self.dconv_init = "uniform" if self.dconv == "shared" else "smoothing"
         self.validate()
 
     # -- validation ---------------------------------------------------------------------------
@@ -142,6 +149,7 @@ class PrimerEZConfig:
             ("ffn_activation", FFN_ACTIVATIONS),
             ("attention", ATTENTIONS),
             ("dconv", DCONVS),
+            ("dconv_init", DCONV_INITS),
             ("positional", POSITIONALS),
         ):
             if getattr(self, key) not in allowed:
@@ -361,8 +369,9 @@ class PrimerEZ(nn.Module):
         """Default initialisation.
 
         Linear and embedding weights ~ N(0, 0.02), their biases 0; LayerNorm weight 1, bias 0.
-        ``per_channel`` dconvs: the paper's init, 0.5 on the current position (tap K-1) and 0.5/3
-        on every earlier tap, bias 0. ``shared`` dconvs keep PyTorch's Conv1d default init.
+        dconvs by ``config.dconv_init``: ``"smoothing"``, the paper's init, 0.5 on the current
+        position (tap K-1) and 0.5/3 on every earlier tap, bias 0; ``"uniform"``, PyTorch's Conv1d
+        default init.
         """
         for m in self.modules():
             if isinstance(m, (nn.Linear, nn.Embedding)):
@@ -373,7 +382,7 @@ class PrimerEZ(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
             elif isinstance(m, nn.Conv1d):
-                if self.config.dconv == "per_channel":
+                if self.config.dconv_init == "smoothing":
                     m.weight.fill_(0.5 / 3)
                     m.weight[:, :, -1] = 0.5
                     if m.bias is not None:

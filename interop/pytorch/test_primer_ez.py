@@ -364,6 +364,23 @@ class TestModel(unittest.TestCase):
         w5 = PrimerEZ(config(dconv_kernel=5)).blocks[1].attn.v_dconv.weight
         self.assertEqual(w5[0, 0].tolist(), [pytest_approx(0.5 / 3)] * 4 + [0.5])
 
+    def test_dconv_init(self):
+        self.assertEqual(config().dconv_init, "smoothing")
+        self.assertEqual(config(dconv="shared").dconv_init, "uniform")
+        torch.manual_seed(0)
+        m = PrimerEZ(config(dconv_init="uniform", dconv_bias=True))
+        conv = m.blocks[0].attn.k_dconv
+        bound = 1 / math.sqrt(3)
+        self.assertLessEqual(conv.weight.abs().max().item(), bound)
+        self.assertLessEqual(conv.bias.abs().max().item(), bound)
+        self.assertEqual(len(set(conv.weight.flatten().tolist())), conv.weight.numel())
+        with self.assertRaisesRegex(pe.ConfigError, "dconv_init"):
+            config(dconv_init="kaiming")
+        # A config.json written before the key existed reads as the variant's default.
+        old = config().to_dict()
+        del old["dconv_init"]
+        self.assertEqual(pe.PrimerEZConfig.from_dict(old).dconv_init, "smoothing")
+
     def test_sinusoidal_positions(self):
         table = pe.sinusoidal_positions(16, 16)
         self.assertAlmostEqual(table[3, 4].item(), math.sin(3 * 10000 ** (-4 / 16)), places=12)

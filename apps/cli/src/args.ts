@@ -105,6 +105,11 @@ export const CONFIG_FLAGS: Flags = {
   },
   'dconv-kernel': { type: 'int', min: 1, description: 'config dconv_kernel (taps)' },
   'dconv-bias': { type: 'enum', values: ['true', 'false'], description: 'config dconv_bias' },
+  'dconv-init': {
+    type: 'enum',
+    values: ['smoothing', 'uniform'],
+    description: 'config dconv_init (initial conv kernels)',
+  },
   positional: { type: 'enum', values: ['learned', 'sinusoidal'], description: 'config positional' },
   'norm-eps': { type: 'float', description: 'config norm_eps' },
   'tie-embeddings': {

@@ -13,6 +13,7 @@ describe('resolveConfig', () => {
       dconv: 'per_channel',
       dconv_kernel: 3,
       dconv_bias: false,
+      dconv_init: 'smoothing',
       positional: 'learned',
       norm_eps: 1e-5,
       tie_embeddings: false,
@@ -23,6 +24,15 @@ describe('resolveConfig', () => {
   it('gives the shared (labml) convolution a bias by default, unless told otherwise', () => {
     expect(resolveConfig({ ...sizes, dconv: 'shared' }).dconv_bias).toBe(true);
     expect(resolveConfig({ ...sizes, dconv: 'shared', dconv_bias: false }).dconv_bias).toBe(false);
+  });
+
+  it('starts per-channel kernels from the smoothing init and shared ones from uniform, unless told', () => {
+    expect(resolveConfig(sizes).dconv_init).toBe('smoothing');
+    expect(resolveConfig({ ...sizes, dconv: 'shared' }).dconv_init).toBe('uniform');
+    expect(resolveConfig({ ...sizes, dconv_init: 'uniform' }).dconv_init).toBe('uniform');
+    expect(() => resolveConfig({ ...sizes, dconv_init: 'kaiming' as 'uniform' })).toThrow(
+      `config: dconv_init = "kaiming" must be one of 'smoothing', 'uniform'.`,
+    );
   });
 
   it.each([

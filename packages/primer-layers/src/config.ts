@@ -30,6 +30,13 @@ export interface PrimerConfig {
   dconv_kernel: number;
   /** Whether the convolutions have a bias (default: false for per_channel, true for shared). */
   dconv_bias: boolean;
+  /**
+   * How the convolution kernels start. `smoothing`: 0.5 on the current position and 0.5/3 on each
+   * earlier tap, biases 0 (the default for per_channel). `uniform`: PyTorch's `Conv1d`
+   * default, kernels and biases U(±1/√K) (the default for shared, as in labml.ai's code). Only
+   * the initial weights depend on it; a checkpoint written before the key existed loads unchanged.
+   */
+  dconv_init: 'smoothing' | 'uniform';
   /** `learned`: embed + pos_embed. `sinusoidal`: embed·√C + PE (Vaswani, labml). */
   positional: 'learned' | 'sinusoidal';
   /** LayerNorm epsilon (PyTorch's 1e-5). */
@@ -53,6 +60,7 @@ const CHOICES = {
   ffn_activation: ['squared_relu', 'relu'],
   attention: ['mdha', 'mha'],
   dconv: ['per_channel', 'shared'],
+  dconv_init: ['smoothing', 'uniform'],
   positional: ['learned', 'sinusoidal'],
 } as const;
 
@@ -83,6 +91,7 @@ const KEYS: readonly (keyof PrimerConfig)[] = [
   'attention',
   'dconv',
   'dconv_bias',
+  'dconv_init',
   'positional',
   'norm_eps',
   'tie_embeddings',
@@ -127,6 +136,7 @@ export function resolveConfig(input: ConfigInput): PrimerConfig {
     dconv,
     dconv_kernel: 3,
     dconv_bias: dconv === 'shared',
+    dconv_init: dconv === 'shared' ? 'uniform' : 'smoothing',
     positional: 'learned',
     norm_eps: 1e-5,
     tie_embeddings: false,

@@ -82,6 +82,24 @@ describeEachBackend('PrimerModel', () => {
     for (const m of [a, b, c]) m.dispose();
   });
 
+  it("dconv_init 'uniform' draws kernels and biases from U(±1/√K), seeded, per channel", () => {
+    const config = { ...base, dconv_init: 'uniform', dconv_bias: true } as const;
+    const [a, b] = [
+      PrimerModel.create(config, { seed: 5 }),
+      PrimerModel.create(config, { seed: 5 }),
+    ];
+    const bound = 1 / Math.sqrt(3);
+    for (const name of ['blocks.0.attn.k_dconv.weight', 'blocks.1.attn.v_dconv.bias']) {
+      const v = values(a.params.get(name)!);
+      expect(v.length, name).toBe(name.endsWith('weight') ? 3 * 16 : 16);
+      expect(v.every((x) => Math.abs(x) <= bound)).toBe(true);
+      // Not the smoothing constants, not all equal, and reproducible from the seed.
+      expect(new Set(v).size).toBe(v.length);
+      expect(values(b.params.get(name)!)).toEqual(v);
+    }
+    for (const m of [a, b]) m.dispose();
+  });
+
   it.each(Object.keys(VARIANTS))(
     '%s: logits [B, T, V], finite, for ids as arrays or int32 tensors',
     (name) => {

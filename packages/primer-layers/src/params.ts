@@ -48,15 +48,10 @@ export function parameterSpecs(config: PrimerConfig): ParamSpec[] {
   add('embed.weight', [v, c], 'plain', normal, true);
   if (config.positional === 'learned') add('pos_embed.weight', [t, c], 'plain', normal, true);
   const cd = config.dconv === 'per_channel' ? c : headDim(config);
-  // PyTorch's Conv1d default for the shared (labml) variant: U(±1/√fan_in), fan_in = K.
-  const convInit: Init =
-    config.dconv === 'per_channel'
-      ? { kind: 'dconv' }
-      : { kind: 'uniform', bound: 1 / Math.sqrt(k) };
-  const convBiasInit: Init =
-    config.dconv === 'per_channel'
-      ? { kind: 'zeros' }
-      : { kind: 'uniform', bound: 1 / Math.sqrt(k) };
+  // `uniform` is PyTorch's Conv1d default, U(±1/√fan_in) with fan_in = K, for kernel and bias.
+  const uniform: Init = { kind: 'uniform', bound: 1 / Math.sqrt(k) };
+  const convInit: Init = config.dconv_init === 'uniform' ? uniform : { kind: 'dconv' };
+  const convBiasInit: Init = config.dconv_init === 'uniform' ? uniform : { kind: 'zeros' };
   for (let i = 0; i < config.n_layers; i++) {
     const b = `blocks.${i}`;
     norm(`${b}.attn_norm`);
@@ -109,8 +104,8 @@ export function fromDiskLayout(spec: ParamSpec, value: tf.Tensor): tf.Tensor {
 }
 
 /**
- * A seeded initial value for a parameter. The paper's MDHA init puts 0.5 on the current position
- * and 0.5/3 on each earlier tap.
+ * A seeded initial value for a parameter. The `smoothing` dconv init (`kind: 'dconv'`) puts 0.5 on
+ * the current position and 0.5/3 on each earlier tap (the paper's).
  */
 export function initialValue(spec: ParamSpec, seed: number): tf.Tensor {
   const { init, shape } = spec;

@@ -56,7 +56,7 @@ const sample = (step) => {
   });
 };
 const started = performance.now();
-await trainer.trainStep();
+await trainer.run({ steps: 1 });
 sample(1);
 await trainer.run({
   steps,

@@ -77,15 +77,7 @@ export async function evaluate(
   let total = 0;
   for (let i = 0; i < starts.length; i += batchSize) {
     const { ids, targets } = batchAt(stream, starts.slice(i, i + batchSize), seqLen);
-    const sum = tf.tidy(() => {
-      const logits = model.forward(ids, { checkIds: false });
-      const [b, t] = ids.shape;
-      return sparseCrossEntropy(
-        tf.reshape(logits, [b * t, vocab]) as tf.Tensor2D,
-        tf.reshape(targets, [b * t]) as tf.Tensor1D,
-        'sum',
-      );
-    });
+    const sum = batchCrossEntropy(model, ids, targets);
     total += (await sum.data())[0] as number;
     tf.dispose([ids, targets, sum]);
   }
@@ -98,4 +90,21 @@ export async function evaluate(
     tokens: count,
     windows: starts.length,
   };
+}
+
+/** The summed next-token cross-entropy of a batch of windows `[B, T]`, as a scalar tensor. */
+export function batchCrossEntropy(
+  model: PrimerModel,
+  ids: tf.Tensor2D,
+  targets: tf.Tensor2D,
+): tf.Scalar {
+  return tf.tidy(() => {
+    const logits = model.forward(ids, { checkIds: false }); // [B, T, V]
+    const [b, t] = ids.shape;
+    return sparseCrossEntropy(
+      tf.reshape(logits, [b * t, model.config.vocab_size]) as tf.Tensor2D,
+      tf.reshape(targets, [b * t]) as tf.Tensor1D,
+      'sum',
+    ) as tf.Scalar;
+  });
 }

@@ -14,8 +14,17 @@ export {
   type TokenSplit,
   windowStarts,
 } from './data.js';
-export { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
+export { batchCrossEntropy, type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
 export { AdamW, type AdamWOptions, clipByGlobalNorm, type OptimParam } from './optim.js';
+export {
+  type GradientResult,
+  type GradientTask,
+  type ParameterSlot,
+  parameterLayout,
+  Replica,
+  type ReplicaPool,
+  type WindowShare,
+} from './replicas.js';
 export { Rng } from './rng.js';
 export {
   type GenerateResult,
@@ -32,6 +41,7 @@ export {
   type CheckpointKind,
   type CheckpointSink,
   DEFAULT_TRAINER_OPTIONS,
+  type RunEnd,
   type RunOptions,
   resolveTrainerOptions,
   type StepResult,

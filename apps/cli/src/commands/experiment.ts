@@ -16,6 +16,14 @@ export const ARMS: Record<string, Partial<PrimerConfig>> = {
   vanilla: { attention: 'mha', ffn_activation: 'relu' },
   'primer-ez': { attention: 'mdha', ffn_activation: 'squared_relu', dconv: 'per_channel' },
   'primer-ez-shared': { attention: 'mdha', ffn_activation: 'squared_relu', dconv: 'shared' },
+  /** The paper's per-channel MDHA started from PyTorch's Conv1d init, with a bias (issue 16). */
+  'primer-ez-uniform': {
+    attention: 'mdha',
+    ffn_activation: 'squared_relu',
+    dconv: 'per_channel',
+    dconv_init: 'uniform',
+    dconv_bias: true,
+  },
   'squared-relu-only': { attention: 'mha', ffn_activation: 'squared_relu' },
   'mdha-only': { attention: 'mdha', ffn_activation: 'relu', dconv: 'per_channel' },
 };
@@ -164,11 +172,10 @@ export async function experiment(argv: string[]): Promise<void> {
     process.stderr.write(`\n${arm}: ${model.parameterCount.toLocaleString('en')} parameters\n`);
     const bar = new ProgressBar(process.stderr, 50);
     const curve: Curve = { arm, evals: [], seconds: 0, tokensPerSecond: 0 };
-    const first = await trainer.validate();
-    curve.evals.push({ step: 0, seconds: 0, loss: first.loss });
     await trainer.run({
       steps,
       evalEvery: v['eval-every'] as number,
+      evalAtStart: true,
       sink: run,
       onEvent: async (e) => {
         await run.log(e);
@@ -177,8 +184,10 @@ export async function experiment(argv: string[]): Promise<void> {
           curve.tokensPerSecond = e.tokensPerSecond;
         }
         if (e.type === 'eval') {
-          curve.evals.push({ step: e.step, seconds: trainer.elapsedMs / 1000, loss: e.loss });
-          bar.log(`${arm} step ${e.step}: validation loss ${e.loss.toFixed(4)}`);
+          // The validation at step 0 counts no training time.
+          const seconds = e.step === 0 ? 0 : trainer.elapsedMs / 1000;
+          curve.evals.push({ step: e.step, seconds, loss: e.loss });
+          if (e.step > 0) bar.log(`${arm} step ${e.step}: validation loss ${e.loss.toFixed(4)}`);
         }
       },
     });

@@ -12,7 +12,7 @@ import {
   serializeCheckpoint,
 } from '@primer-ez/primer-layers';
 import { loadTokenizerJson, type Tokenizer, trainCharTokenizer } from '@primer-ez/tokenizer';
-import { evaluate, generate, splitTokens, Trainer } from '@primer-ez/trainer';
+import { evaluate, generate, splitTokens, Trainer, type TrainerSnapshot } from '@primer-ez/trainer';
 import type {
   ExportedCheckpoint,
   GenerateOutcome,
@@ -68,10 +68,9 @@ export class ModelSession {
   private meta: ModelMeta | undefined;
   private summaryExtra: Pick<ModelSummary, 'trainTokens' | 'validationTokens'> = {};
   private evalEvery = 0;
-  private trainMs = 0;
   private validatedAtStart = false;
   private running = false;
-  private pauseRequested = false;
+  private stop: AbortController | undefined;
   private readonly generations = new Map<number, AbortController>();
 
   /**
@@ -148,7 +147,6 @@ export class ModelSession {
       tokenizer,
     );
     this.replace(trainer.model, tokenizer, trainer);
-    this.trainMs = trainer.elapsedMs;
     // The checkpoint was taken right after a validation: no need to validate again.
     this.validatedAtStart = true;
     this.evalEvery = evalEvery;
@@ -161,9 +159,10 @@ export class ModelSession {
   }
 
   /**
-   * Trains until the run's last step, or until {@link pause}: validates at step 0, every
-   * `evalEvery` steps and at the end, emitting `step` and `eval` events, and a `checkpoint` event
-   * after each validation but the first. Returns early, emitting nothing more, once `lost()`.
+   * Trains until the run's last step, or until {@link pause}: drives {@link Trainer.run}, which
+   * validates at step 0, every `evalEvery` steps and at the end; emits `step` and `eval` events,
+   * and a `checkpoint` event after each validation but the first. Returns early, emitting nothing
+   * more, once `lost()`.
    */
   async train(): Promise<TrainOutcome> {
     const trainer = this.trainer;
@@ -171,93 +170,78 @@ export class ModelSession {
       throw new Error('this model cannot be trained here: start a race to train a fresh one.');
     if (this.running) throw new Error('the model is already training.');
     this.running = true;
-    this.pauseRequested = false;
+    const stop = new AbortController();
+    this.stop = stop;
     const role = this.meta!.role;
-    const steps = trainer.options.totalSteps;
+    // The last step whose numbers were sent: a step taken on a lost context is dropped.
+    let good = trainer.step;
+    // Checkpoints go to the page, each right after a validation.
+    const sink = {
+      save: async (snapshot: TrainerSnapshot) => {
+        if (this.lost()) return '';
+        const checkpoint = this.checkpointOf(snapshot, this.tokenizer!);
+        this.emit({ type: 'checkpoint', role, step: snapshot.state.step, checkpoint });
+        return `step ${snapshot.state.step}`;
+      },
+    };
     try {
-      // The last step whose numbers were sent: a step taken on a lost context is dropped.
-      let good = trainer.step;
-      const lostAt = (): TrainOutcome => ({ reason: 'lost', step: good });
-      if (!this.validatedAtStart) {
-        await this.guarded(() => this.validate());
-        if (this.lost()) return lostAt();
-        this.validatedAtStart = true;
-      }
-      while (trainer.step < steps) {
-        await nextTask();
-        if (this.lost()) return lostAt();
-        if (this.pauseRequested) return { reason: 'paused', step: trainer.step };
-        const started = performance.now();
-        const result = await this.guarded(() => trainer.trainStep());
-        if (result === undefined) return lostAt();
-        good = result.step;
-        const stepMs = performance.now() - started;
-        this.trainMs += stepMs;
-        trainer.elapsedMs = this.trainMs;
-        this.meta!.step = result.step;
-        this.emit({
-          type: 'step',
-          role,
-          step: result.step,
-          totalSteps: steps,
-          loss: result.loss,
-          lr: result.lr,
-          gradNorm: result.gradNorm,
-          stepMs,
-          trainMs: this.trainMs,
-          tokensPerSecond: trainer.tokensSeen / (this.trainMs / 1000),
-          memory: memory(),
-        });
-        const last = result.step === steps;
-        if (last || (this.evalEvery > 0 && result.step % this.evalEvery === 0)) {
-          const checkpoint = await this.guarded(async () => {
-            await this.validate();
-            return this.exportCheckpoint();
-          });
-          if (checkpoint === undefined) return lostAt();
-          this.emit({ type: 'checkpoint', role, step: result.step, checkpoint });
-        }
-      }
-      return { reason: 'finished', step: trainer.step };
+      const end = await trainer.run({
+        steps: trainer.options.totalSteps,
+        evalEvery: this.evalEvery,
+        evalAtStart: !this.validatedAtStart,
+        // One checkpoint per validation: 'best', else 'periodic' (or 'final' at the end).
+        checkpointEvery: this.evalEvery,
+        sink,
+        signal: stop.signal,
+        onAbort: 'pause',
+        onEvent: (e) => {
+          if (this.lost()) return stop.abort();
+          if (e.type === 'step') {
+            good = e.step;
+            this.meta!.step = e.step;
+            this.emit({
+              type: 'step',
+              role,
+              step: e.step,
+              totalSteps: e.totalSteps,
+              loss: e.loss,
+              lr: e.lr,
+              gradNorm: e.gradNorm,
+              stepMs: e.stepMs,
+              trainMs: e.elapsedMs,
+              tokensPerSecond: e.tokensPerSecond,
+              memory: memory(),
+            });
+          } else if (e.type === 'eval') {
+            this.validatedAtStart = true;
+            this.meta!.valLoss = e.loss;
+            this.emit({
+              type: 'eval',
+              role,
+              step: e.step,
+              trainMs: trainer.elapsedMs,
+              loss: e.loss,
+              perplexity: e.perplexity,
+              bitsPerToken: e.bitsPerToken,
+            });
+          }
+        },
+      });
+      if (this.lost()) return { reason: 'lost', step: good };
+      return { reason: end === 'finished' ? 'finished' : 'paused', step: trainer.step };
+    } catch (error) {
+      // On a lost WebGL context tfjs fails in many ways, or quietly computes zeros.
+      if (this.lost()) return { reason: 'lost', step: good };
+      throw error;
     } finally {
       this.running = false;
-    }
-  }
-
-  /**
-   * Runs `work`; undefined when the context was lost meanwhile, whatever `work` returned or threw
-   * (on a lost WebGL context tfjs fails in many ways, or quietly computes zeros).
-   */
-  private async guarded<T>(work: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const value = await work();
-      return this.lost() ? undefined : value;
-    } catch (error) {
-      if (this.lost()) return undefined;
-      throw error;
+      this.stop = undefined;
     }
   }
 
   /** Asks a running {@link train} to return before its next step. */
   pause(): void {
-    if (this.running) this.pauseRequested = true;
-  }
-
-  private async validate(): Promise<void> {
-    const trainer = this.trainer!;
-    const result = await trainer.validate();
-    if (this.lost()) return;
-    trainer.bestValLoss = Math.min(trainer.bestValLoss, result.loss);
-    this.meta!.valLoss = result.loss;
-    this.emit({
-      type: 'eval',
-      role: this.meta!.role,
-      step: trainer.step,
-      trainMs: this.trainMs,
-      loss: result.loss,
-      perplexity: result.perplexity,
-      bitsPerToken: result.bitsPerToken,
-    });
+    this.stop?.abort();
   }
 
   /**
@@ -326,19 +310,8 @@ export class ModelSession {
    */
   async exportCheckpoint(): Promise<ExportedCheckpoint> {
     const { model, tokenizer } = this.loaded();
-    if (this.trainer !== undefined) {
-      this.trainer.elapsedMs = this.trainMs;
-      const snapshot = await this.trainer.snapshot();
-      return {
-        bundle: {
-          config: snapshot.model.config,
-          weights: snapshot.model.weights,
-          tokenizer: snapshot.tokenizer ?? JSON.stringify(tokenizer.toTokenizerJson()),
-        },
-        meta: { ...this.meta! },
-        training: { state: snapshot.state, optimizer: snapshot.optimizer },
-      };
-    }
+    if (this.trainer !== undefined)
+      return this.checkpointOf(await this.trainer.snapshot(), tokenizer);
     const files = await serializeCheckpoint(model);
     return {
       bundle: {
@@ -348,6 +321,19 @@ export class ModelSession {
         tokenizer: JSON.stringify(tokenizer.toTokenizerJson()),
       },
       meta: { ...this.meta! },
+    };
+  }
+
+  /** A trainer's snapshot as the page's checkpoint. */
+  private checkpointOf(snapshot: TrainerSnapshot, tokenizer: Tokenizer): ExportedCheckpoint {
+    return {
+      bundle: {
+        config: snapshot.model.config,
+        weights: snapshot.model.weights,
+        tokenizer: snapshot.tokenizer ?? JSON.stringify(tokenizer.toTokenizerJson()),
+      },
+      meta: { ...this.meta! },
+      training: { state: snapshot.state, optimizer: snapshot.optimizer },
     };
   }
 
@@ -407,7 +393,6 @@ export class ModelSession {
     this.model = model;
     this.tokenizer = tokenizer;
     this.trainer = trainer;
-    this.trainMs = 0;
     this.validatedAtStart = false;
   }
 }
