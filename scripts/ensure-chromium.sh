@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run before the tests: backend-webgl's browser suite drives Debian's Chromium headless, and the
+# Run before the tests: backend-browser's browser suite drives Debian's Chromium headless, and the
 # webgpu tests (Node: Dawn, the npm package `webgpu`) need the Vulkan loader (libvulkan1) and the
 # software Vulkan driver SwiftShader that chromium-common ships (vk_swiftshader_icd.json). Installs
 # what is missing when this is a root shell with apt-get (as on a fresh build machine); otherwise

@@ -6,7 +6,7 @@ import {
   BROWSER_DEVICES,
   type BrowserDevice,
   parseBrowserDevice,
-} from '@primer-ez/backend-webgl';
+} from '@primer-ez/backend-browser';
 import { CorpusPanel } from './page/corpus-panel.js';
 import { DebugPanel } from './page/debug-panel.js';
 import { byId, run } from './page/dom.js';
@@ -120,11 +120,13 @@ function raceChanged(): void {
 
 function describeBackend(info: BackendInfo, device: BrowserDevice): string {
   const what =
-    info.device === 'webgl'
-      ? `WebGL ${info.webglVersion ?? ''} on ${info.renderer || 'the GPU'}${info.softwareRenderer ? ' (a software renderer: slower than WebAssembly)' : ''}`
-      : info.device === 'wasm'
-        ? `WebAssembly${info.simd ? ' with SIMD' : ''}, ${info.threads} thread${info.threads === 1 ? '' : 's'} per model`
-        : 'plain JavaScript (the slowest; try WebAssembly)';
+    info.device === 'webgpu'
+      ? `WebGPU on ${info.renderer || 'the GPU'}${info.softwareRenderer ? ' (a software adapter: slower than WebAssembly)' : ''}`
+      : info.device === 'webgl'
+        ? `WebGL ${info.webglVersion ?? ''} on ${info.renderer || 'the GPU'}${info.softwareRenderer ? ' (a software renderer: slower than WebAssembly)' : ''}`
+        : info.device === 'wasm'
+          ? `WebAssembly${info.simd ? ' with SIMD' : ''}, ${info.threads} thread${info.threads === 1 ? '' : 's'} per model`
+          : 'plain JavaScript (the slowest; try WebAssembly)';
   const skipped = info.notes.find((note) => note.includes('skipped'));
   return `Training on ${what}${device === 'auto' ? ', chosen automatically' : ''}.${skipped ? ` (${skipped})` : ''}`;
 }

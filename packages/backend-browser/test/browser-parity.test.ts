@@ -138,7 +138,7 @@ describe('the browser adapter in headless Chromium', () => {
 
   afterAll(() => {
     if (summary.length > 0) {
-      console.log(`[backend-webgl] max |diff| against Node cpu:\n${summary.join('\n')}`);
+      console.log(`[backend-browser] max |diff| against Node cpu:\n${summary.join('\n')}`);
     }
   });
 
