@@ -18,11 +18,17 @@ export const BENCH_FLAGS: Flags = {
     type: 'string',
     description: 'comma-separated devices (default: every one that initialises)',
   },
+  gpu: {
+    type: 'boolean',
+    description: 'the GPU benchmark instead (webgpu, cuda, PyTorch; see bench --gpu --help)',
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
 /** `primer-ez bench`: training, forward and generation throughput on each available backend. */
 export async function bench(argv: string[]): Promise<void> {
+  // The GPU benchmark is its own table (bench-gpu.ts); `pnpm bench:gpu` runs it.
+  if (argv.includes('--gpu')) return (await import('./bench-gpu.js')).benchGpu(argv);
   const { values: v } = parse('bench', argv, BENCH_FLAGS);
   if (v.help)
     return void process.stdout.write(
@@ -85,7 +91,7 @@ export async function bench(argv: string[]): Promise<void> {
 }
 
 /** The fastest of `steps` training steps (ms), after one to warm up, timed by the trainer's loop. */
-async function fastestStep(trainer: Trainer, steps: number): Promise<number> {
+export async function fastestStep(trainer: Trainer, steps: number): Promise<number> {
   let fastest = Number.POSITIVE_INFINITY;
   await trainer.run({
     steps: trainer.step + 1 + steps,
@@ -96,7 +102,7 @@ async function fastestStep(trainer: Trainer, steps: number): Promise<number> {
   return fastest;
 }
 
-async function best(n: number, fn: () => Promise<unknown>): Promise<number> {
+export async function best(n: number, fn: () => Promise<unknown>): Promise<number> {
   let ms = Number.POSITIVE_INFINITY;
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
