@@ -28,6 +28,20 @@ export default defineConfig({
   base: './',
   plugins: [mobyDick()],
   worker: { format: 'es' },
+  // Pre-bundle everything the page and the workers import, so the first `dev` visit finds it all
+  // bundled: a dependency Vite discovers late (the workers' tfjs-core/dist/register_all_gradients,
+  // imported by @primer-ez/tensor-ops) makes it re-optimise and reload the page mid-start.
+  optimizeDeps: {
+    include: [
+      '@tensorflow/tfjs-core',
+      '@tensorflow/tfjs-core/dist/register_all_gradients',
+      '@tensorflow/tfjs-backend-wasm',
+      '@primer-ez/backend-browser > @tensorflow/tfjs-backend-webgl',
+      '@primer-ez/backend-browser > @tensorflow/tfjs-backend-cpu',
+      'fflate',
+      'uplot',
+    ],
+  },
   build: {
     target: 'es2022',
     sourcemap: true,

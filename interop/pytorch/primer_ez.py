@@ -409,9 +409,11 @@ class PrimerEZ(nn.Module):
                     f"{what}: token id {bad} outside [0, {cfg.vocab_size}) (vocab_size={cfg.vocab_size})"
                 )
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """``ids`` [B, T] integer tensor -> logits [B, T, V]."""
-        self._check_ids(ids)
+    def forward(self, ids: torch.Tensor, check_ids: bool = True) -> torch.Tensor:
+        """``ids`` [B, T] integer tensor -> logits [B, T, V]. ``check_ids=False`` skips the range
+        check (two device syncs), for a trainer that checked its data once."""
+        if check_ids:
+            self._check_ids(ids)
         T = ids.shape[1]
         cfg = self.config
         x = self.embed(ids)

@@ -3,6 +3,7 @@
  * inspect, benchmark and plot. Errors the user can fix print one line and exit non-zero.
  */
 import { bench } from './commands/bench.js';
+import { data } from './commands/data.js';
 import { evaluate } from './commands/evaluate.js';
 import { experiment } from './commands/experiment.js';
 import { generate } from './commands/generate.js';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, [run: (argv: string[]) => Promise<void>, summary:
     generate,
     'stream text from a checkpoint (temperature, top-k, top-p, repetition penalty, stop strings)',
   ],
+  data: [data, 'data prepare: tokenize text once into a token dataset (train --data, torchrun)'],
   eval: [evaluate, 'cross-entropy, perplexity and bits per token of a checkpoint on a text'],
   tokenizer: [tokenizer, 'tokenizer train | encode | decode'],
   info: [info, "a checkpoint's config, parameter count and size"],

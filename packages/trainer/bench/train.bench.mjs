@@ -1,12 +1,14 @@
 // Training and inference throughput, achieved GFLOP/s against the same backend's 2-D matMul
-// roofline, peak RSS, and generation speed with the key/value cache versus full recompute; then,
-// when python3-torch is installed, the PyTorch reference with the same config and batch.
+// roofline, peak RSS, generation speed with the key/value cache versus full recompute, training
+// throughput with 1, 2, … data-parallel workers (threads) up to the cores and its scaling; then,
+// when python3-torch is installed, the PyTorch reference with the same config and batch, and the
+// BLAS its process loaded.
 // One invocation; each backend is measured in a process of its own (so one backend's memory and
 // kernels cannot slow another's), then everything is printed as Markdown and written as JSON.
-// Usage: pnpm bench [-- --backends wasm,cpu --steps 4 --json path/to/results.json]
+// Usage: pnpm bench [-- --backends wasm,cpu --steps 4 --workers 1,2 --json path/to/results.json]
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { availableParallelism, cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const arg = (name, fallback) => {
@@ -15,6 +17,12 @@ const arg = (name, fallback) => {
 };
 const steps = Number(arg('steps', 4));
 const worker = arg('worker', undefined);
+const workerCounts = arg(
+  'workers',
+  Array.from({ length: availableParallelism() }, (_, i) => i + 1).join(','),
+)
+  .split(',')
+  .map(Number);
 const vocab = 65;
 const BATCH = 32;
 
@@ -29,7 +37,15 @@ for (const backend of backends) {
   process.stderr.write(`measuring ${backend}…\n`);
   const run = spawnSync(
     process.execPath,
-    [fileURLToPath(import.meta.url), '--worker', backend, '--steps', String(steps)],
+    [
+      fileURLToPath(import.meta.url),
+      '--worker',
+      backend,
+      '--steps',
+      String(steps),
+      '--workers',
+      workerCounts.join(','),
+    ],
     { encoding: 'utf8', maxBuffer: 1 << 26 },
   );
   const line = run.stdout.trim().split('\n').at(-1);
@@ -161,22 +177,96 @@ async function measure(backend) {
     recomputeMsAt256: await recompute(),
   };
   model.dispose();
-  return { backend, models, generation };
+  return { backend, models, generation, scaling: await scaling(backend, data, tf) };
+}
+
+/**
+ * Training tokens/s of `small` with 1, 2, … data-parallel workers: this thread plus worker
+ * threads on the same backend (test/replica-worker.mjs), each on a share of the batch.
+ */
+async function scaling(backend, data, tf) {
+  const { PrimerModel, presetConfig } = await import('@primer-ez/primer-layers');
+  const { Trainer } = await import('@primer-ez/trainer');
+  const { startWorkerThreads } = await import('@primer-ez/trainer/worker-threads');
+  const rows = [];
+  for (const workers of workerCounts) {
+    const replicas =
+      workers > 1
+        ? startWorkerThreads({
+            count: workers - 1,
+            script: new URL('../test/replica-worker.mjs', import.meta.url),
+            workerData: { backend },
+          })
+        : undefined;
+    const model = PrimerModel.create(presetConfig('small', vocab), { seed: 1 });
+    const trainer = new Trainer(model, data, {
+      batchSize: BATCH,
+      totalSteps: 1000,
+      evalWindows: 1,
+      workers,
+    });
+    let stepMs = Number.POSITIVE_INFINITY;
+    try {
+      await trainer.run({
+        steps: 1 + steps,
+        ...(replicas ? { replicas } : {}),
+        onEvent: (e) => {
+          if (e.type === 'step' && e.step > 1) stepMs = Math.min(stepMs, e.stepMs);
+        },
+      });
+    } finally {
+      await replicas?.close();
+      trainer.dispose();
+      model.dispose();
+    }
+    rows.push({ workers, tokensPerSecond: (BATCH * model.config.max_seq_len) / (stepMs / 1000) });
+    if (tf.memory().numTensors > 1000) throw new Error('scaling: tensors leaked');
+  }
+  return rows;
+}
+
+/**
+ * Which BLAS a PyTorch process computes with: the build's `BLAS_INFO` (torch.__config__.show();
+ * Debian's says `generic`, i.e. whatever libblas.so.3 points to) and the BLAS libraries actually
+ * mapped into the process after a matrix product.
+ */
+function blasProbe() {
+  return `
+import json, re, torch
+a = torch.randn(256, 256); (a @ a).sum()
+info = re.search(r"BLAS_INFO=([^,\\s]+)", torch.__config__.show())
+libs = sorted({l.split()[-1] for l in open("/proc/self/maps") if re.search(r"blas|mkl", l.split()[-1], re.I)})
+print(json.dumps({"torch": torch.__version__, "blasInfo": info.group(1) if info else None, "libraries": libs}))
+`;
+}
+
+/** The BLAS's name, e.g. `OpenBLAS 0.3.21 (openmp)`, from the libraries the process loaded. */
+function blasName({ blasInfo, libraries }) {
+  const openblas = libraries.map((l) => l.match(/libopenblas(p?)-r([\d.]+)\.so/)).find(Boolean);
+  if (openblas)
+    return `OpenBLAS ${openblas[2]}${libraries.some((l) => l.includes('openmp')) ? ' (openmp)' : openblas[1] ? ' (pthreads)' : ''}`;
+  if (libraries.some((l) => /mkl/i.test(l))) return 'MKL';
+  if (libraries.some((l) => /blas\/libblas/.test(l))) return 'reference BLAS (netlib, unoptimised)';
+  return `BLAS_INFO=${blasInfo}: ${libraries.join(', ') || 'no BLAS library loaded'}`;
 }
 
 /** The PyTorch reference (interop/pytorch) on the CPU with 2 threads, when torch is installed. */
 function pytorch() {
   const python = process.env.PYTHON ?? '/usr/bin/python3';
   const interop = fileURLToPath(new URL('../../../interop/pytorch/', import.meta.url));
-  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  const probe = spawnSync(python, ['-c', blasProbe()], { encoding: 'utf8' });
   if (probe.status !== 0)
-    return { notRun: `${python} cannot import torch (apt-get install -y python3-torch)` };
+    return {
+      notRun: `${python} cannot import torch (apt-get install -y python3-torch libopenblas0-openmp)`,
+    };
+  const blas = JSON.parse(probe.stdout.trim().split('\n').at(-1));
   const run = spawnSync(python, ['bench_train.py', '--threads', '2', '--steps', String(steps)], {
     cwd: interop,
     encoding: 'utf8',
   });
   if (run.status !== 0) return { notRun: run.stderr.trim().split('\n').at(-1) };
   return {
+    blas,
     models: run.stdout
       .trim()
       .split('\n')
@@ -206,12 +296,28 @@ function report({ backends: measured, pytorch: torch }) {
     console.log(
       `| ${backend} | ${g.cachedMsAt10.toFixed(2)} | ${g.cachedMsAt250.toFixed(2)} | ${g.recomputeMsAt256.toFixed(2)} | ${(g.recomputeMsAt256 / g.cachedMsAt250).toFixed(1)}× | ${(g.cachedMsAt250 / g.cachedMsAt10).toFixed(2)}× |`,
     );
+  console.log(
+    `\n## Data-parallel training on ${availableParallelism()} cores (small preset, batch ${BATCH} × 128, AdamW; this thread plus worker threads)\n`,
+  );
+  console.log(
+    '| backend | workers | train tokens/s | speed-up over 1 worker | scaling efficiency |',
+  );
+  console.log('|---|---:|---:|---:|---:|');
+  for (const { backend, scaling: rows } of measured) {
+    const one = rows.find((r) => r.workers === 1)?.tokensPerSecond;
+    for (const r of rows) {
+      const up = one ? r.tokensPerSecond / one : Number.NaN;
+      console.log(
+        `| ${backend} | ${r.workers} | ${r.tokensPerSecond.toFixed(0)} | ${up.toFixed(2)}× | ${pct(up, r.workers)} |`,
+      );
+    }
+  }
   if (torch.notRun) {
     console.log(`\nPyTorch side by side: not run (${torch.notRun}).`);
     return;
   }
   console.log(
-    `\n## PyTorch ${torch.models[0]?.torch ?? ''} on the CPU (2 threads), same config and batch\n`,
+    `\n## PyTorch ${torch.models[0]?.torch ?? ''} on the CPU (2 threads, ${blasName(torch.blas)}), same config and batch\n`,
   );
   console.log(
     '| model | PyTorch train tokens/s | ours (best backend) | ours / PyTorch | PyTorch inference tokens/s | ours (best backend) | ours / PyTorch |',
@@ -219,7 +325,12 @@ function report({ backends: measured, pytorch: torch }) {
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const t of torch.models) {
     const ours = measured.flatMap((b) => b.models).filter((m) => m.model === t.model);
-    const train = Math.max(...ours.map((m) => m.tokensPerSecond));
+    // Training: the best backend at its best worker count (the scaling runs are of `small`).
+    const parallel = t.model === 'small' ? measured.flatMap((b) => b.scaling) : [];
+    const train = Math.max(
+      ...ours.map((m) => m.tokensPerSecond),
+      ...parallel.map((r) => r.tokensPerSecond),
+    );
     const infer = Math.max(...ours.map((m) => m.inferenceTokensPerSecond));
     console.log(
       `| ${t.model} | ${t.tokens_per_s.toFixed(0)} | ${train.toFixed(0)} | ${(train / t.tokens_per_s).toFixed(2)} | ${t.inference_tokens_per_s.toFixed(0)} | ${infer.toFixed(0)} | ${(infer / t.inference_tokens_per_s).toFixed(2)} |`,

@@ -1,10 +1,52 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from './rng.js';
 
+/**
+ * A stream of token ids that can be read by window: an `Int32Array` is one (in memory), and the
+ * Node entry's `FileTokenSource` reads windows of a token file without loading it whole.
+ */
+export interface TokenSource {
+  /** Number of tokens. */
+  readonly length: number;
+  /**
+   * Tokens `[start, end)` (clamped to the stream, like `Int32Array.prototype.subarray`): a view
+   * or a fresh copy, to read and not to keep or write.
+   */
+  subarray(start: number, end: number): Int32Array;
+  /**
+   * When set, every id this source returns is in `[0, idLimit)` (the source checks what it reads),
+   * so consumers compare this bound with the vocabulary instead of scanning the whole stream.
+   */
+  readonly idLimit?: number;
+}
+
 /** Token ids split into a training part and a validation part. */
-export interface TokenSplit {
-  train: Int32Array;
-  validation: Int32Array;
+export interface TokenSplit<T extends TokenSource = Int32Array> {
+  train: T;
+  validation: T;
+}
+
+/** Tokens read at a time when a {@link TokenSource} is scanned whole. */
+const SCAN_CHUNK = 1 << 20;
+
+/**
+ * Index and value of the first id of `tokens` outside `[0, vocab)`, or `undefined` if all are in
+ * range. A source with an `idLimit` ≤ `vocab` is trusted (it checks its own reads); any other is
+ * read in chunks, so a file-backed stream is never loaded whole.
+ */
+export function findTokenOutside(
+  tokens: TokenSource,
+  vocab: number,
+): { index: number; id: number } | undefined {
+  if (tokens.idLimit !== undefined && tokens.idLimit <= vocab) return undefined;
+  for (let start = 0; start < tokens.length; start += SCAN_CHUNK) {
+    const chunk = tokens.subarray(start, Math.min(tokens.length, start + SCAN_CHUNK));
+    for (let i = 0; i < chunk.length; i++) {
+      const id = chunk[i] as number;
+      if (!(id >= 0 && id < vocab)) return { index: start + i, id };
+    }
+  }
+  return undefined;
 }
 
 /** Thrown for data that cannot be used as asked; the message names the numbers and the fix. */
@@ -33,14 +75,18 @@ export interface Batch {
   targets: tf.Tensor2D;
 }
 
-/** Builds a batch from window start positions: each window is `seqLen + 1` tokens. */
-export function batchAt(tokens: Int32Array, starts: readonly number[], seqLen: number): Batch {
+/**
+ * Builds a batch from window start positions: each window is `seqLen + 1` tokens, read from
+ * `tokens` once (one read per window for a file-backed source).
+ */
+export function batchAt(tokens: TokenSource, starts: readonly number[], seqLen: number): Batch {
   const b = starts.length;
   const ids = new Int32Array(b * seqLen);
   const targets = new Int32Array(b * seqLen);
   starts.forEach((s, i) => {
-    ids.set(tokens.subarray(s, s + seqLen), i * seqLen);
-    targets.set(tokens.subarray(s + 1, s + seqLen + 1), i * seqLen);
+    const window = tokens.subarray(s, s + seqLen + 1);
+    ids.set(window.subarray(0, seqLen), i * seqLen);
+    targets.set(window.subarray(1, seqLen + 1), i * seqLen);
   });
   return {
     ids: tf.tensor2d(ids, [b, seqLen], 'int32'),
@@ -54,7 +100,7 @@ export function batchAt(tokens: Int32Array, starts: readonly number[], seqLen: n
  */
 export class BatchSampler {
   constructor(
-    readonly tokens: Int32Array,
+    readonly tokens: TokenSource,
     readonly batchSize: number,
     readonly seqLen: number,
     readonly rng: Rng,

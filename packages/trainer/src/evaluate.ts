@@ -1,7 +1,7 @@
 import type { PrimerModel } from '@primer-ez/primer-layers';
 import { sparseCrossEntropy } from '@primer-ez/tensor-ops';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchAt, DataError, windowStarts } from './data.js';
+import { batchAt, DataError, findTokenOutside, type TokenSource, windowStarts } from './data.js';
 
 /** Scores of a model on a token stream. */
 export interface EvalResult {
@@ -31,10 +31,11 @@ export interface EvaluateOptions {
  * Scores a token stream with consecutive non-overlapping windows: inputs `ids[s : s+T]`, targets
  * `ids[s+1 : s+T+1]` for `s = 0, T, 2T, …` while `s + T + 1 ≤ N` — the definition the CLI's
  * `eval` uses. Returns the mean cross-entropy over every scored token, perplexity and bits.
+ * `tokens` may be an array or any {@link TokenSource} (e.g. a token file, read window by window).
  */
 export async function evaluate(
   model: PrimerModel,
-  tokens: ArrayLike<number>,
+  tokens: ArrayLike<number> | TokenSource,
   { seqLen = model.config.max_seq_len, batchSize = 16, maxWindows }: EvaluateOptions = {},
 ): Promise<EvalResult> {
   for (const [name, value] of [
@@ -45,14 +46,7 @@ export async function evaluate(
     if (!(Number.isInteger(value) && value >= 1))
       throw new RangeError(`evaluate: ${name} = ${value} must be a positive integer.`);
   }
-  if (!(tokens instanceof Int32Array)) {
-    if (tokens === null || typeof tokens !== 'object' || typeof tokens.length !== 'number')
-      throw new TypeError(`evaluate: tokens must be an Int32Array or number[] of token ids.`);
-    for (let i = 0; i < tokens.length; i++)
-      if (!Number.isInteger(tokens[i]))
-        throw new DataError(`evaluate: token ${i} is ${tokens[i]}, not an integer token id.`);
-  }
-  const stream = tokens instanceof Int32Array ? tokens : Int32Array.from(tokens);
+  const stream = tokenSourceOf(tokens);
   if (seqLen > model.config.max_seq_len) {
     throw new DataError(
       `evaluate: seqLen ${seqLen} exceeds the model's max_seq_len ${model.config.max_seq_len}.`,
@@ -66,13 +60,11 @@ export async function evaluate(
     );
   }
   const vocab = model.config.vocab_size;
-  for (let i = 0; i < stream.length; i++) {
-    const id = stream[i] as number;
-    if (!(id >= 0 && id < vocab)) {
-      throw new DataError(
-        `evaluate: token ${i} is ${id}, outside the model's vocabulary [0, ${vocab}).`,
-      );
-    }
+  const outside = findTokenOutside(stream, vocab);
+  if (outside !== undefined) {
+    throw new DataError(
+      `evaluate: token ${outside.index} is ${outside.id}, outside the model's vocabulary [0, ${vocab}).`,
+    );
   }
   let total = 0;
   for (let i = 0; i < starts.length; i += batchSize) {
@@ -90,6 +82,20 @@ export async function evaluate(
     tokens: count,
     windows: starts.length,
   };
+}
+
+/** An Int32Array or other {@link TokenSource} as it is; a plain array of integers copied. */
+function tokenSourceOf(tokens: ArrayLike<number> | TokenSource): TokenSource {
+  if (tokens instanceof Int32Array) return tokens;
+  if (tokens === null || typeof tokens !== 'object' || typeof tokens.length !== 'number')
+    throw new TypeError(`evaluate: tokens must be an Int32Array or number[] of token ids.`);
+  if (typeof (tokens as TokenSource).subarray === 'function' && !ArrayBuffer.isView(tokens))
+    return tokens as TokenSource;
+  const list = tokens as ArrayLike<number>;
+  for (let i = 0; i < list.length; i++)
+    if (!Number.isInteger(list[i]))
+      throw new DataError(`evaluate: token ${i} is ${list[i]}, not an integer token id.`);
+  return Int32Array.from(list);
 }
 
 /** The summed next-token cross-entropy of a batch of windows `[B, T]`, as a scalar tensor. */

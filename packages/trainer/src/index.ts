@@ -10,10 +10,13 @@ export {
   BatchSampler,
   batchAt,
   DataError,
+  findTokenOutside,
   splitTokens,
+  type TokenSource,
   type TokenSplit,
   windowStarts,
 } from './data.js';
+export { ReplicaError } from './errors.js';
 export { batchCrossEntropy, type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
 export { AdamW, type AdamWOptions, clipByGlobalNorm, type OptimParam } from './optim.js';
 export {

@@ -1,7 +1,7 @@
 // The training loop — the only one: the CLI's train, experiment and bench and the demo's worker
 // all drive it, through its hooks (events, a checkpoint sink, an abort signal, a time budget).
 
-import { TrainingError } from './errors.js';
+import { ReplicaError } from './errors.js';
 import type { EvalResult } from './evaluate.js';
 import type { ReplicaPool } from './replicas.js';
 import type { CheckpointKind, CheckpointSink } from './state.js';
@@ -121,46 +121,45 @@ export async function trainLoop(trainer: Trainer, o: LoopOptions): Promise<RunEn
   const startedAt = performance.now() - trainer.elapsedMs;
   const firstStep = trainer.step;
   let recentMs = 0;
-  while (trainer.step < o.steps) {
-    await yieldToEventLoop(); // timers and signal handlers (SIGINT, a timeout) get their turn
-    if (signal?.aborted) {
-      if (o.onAbort === 'save') await save('interrupt');
-      return done('aborted');
+  try {
+    while (trainer.step < o.steps) {
+      await yieldToEventLoop(); // timers and signal handlers (SIGINT, a timeout) get their turn
+      if (signal?.aborted) {
+        if (o.onAbort === 'save') await save('interrupt');
+        return done('aborted');
+      }
+      const t0 = performance.now();
+      const r = await trainer.trainStep();
+      const ms = performance.now() - t0;
+      recentMs = trainer.step === firstStep + 1 ? ms : 0.9 * recentMs + 0.1 * ms;
+      trainer.elapsedMs = performance.now() - startedAt;
+      await emit({
+        type: 'step',
+        step: r.step,
+        totalSteps: o.steps,
+        loss: r.loss,
+        lr: r.lr,
+        gradNorm: r.gradNorm,
+        tokensPerSecond: r.tokens / (recentMs / 1000),
+        elapsedMs: trainer.elapsedMs,
+        etaMs: (o.steps - r.step) * recentMs,
+        skipped: r.skipped,
+        stepMs: ms,
+      });
+      const outOfTime = trainer.elapsedMs >= o.maxTimeMs;
+      const last = trainer.step === o.steps || outOfTime;
+      if ((o.evalEvery > 0 && trainer.step % o.evalEvery === 0) || last)
+        if (await validate()) await save('best');
+      if (last) await save('final');
+      else if (o.checkpointEvery > 0 && trainer.step % o.checkpointEvery === 0)
+        await save('periodic');
+      if (outOfTime) return done('time');
     }
-    const t0 = performance.now();
-    let r: StepResult;
-    try {
-      r = await trainer.trainStep();
-    } catch (error) {
-      // A worker's failure leaves this thread's state whole (the step was not applied): save it.
-      if (error instanceof TrainingError && error.message.startsWith('a worker failed'))
-        await save('interrupt').catch(() => {});
-      throw error;
-    }
-    const ms = performance.now() - t0;
-    recentMs = trainer.step === firstStep + 1 ? ms : 0.9 * recentMs + 0.1 * ms;
-    trainer.elapsedMs = performance.now() - startedAt;
-    await emit({
-      type: 'step',
-      step: r.step,
-      totalSteps: o.steps,
-      loss: r.loss,
-      lr: r.lr,
-      gradNorm: r.gradNorm,
-      tokensPerSecond: r.tokens / (recentMs / 1000),
-      elapsedMs: trainer.elapsedMs,
-      etaMs: (o.steps - r.step) * recentMs,
-      skipped: r.skipped,
-      stepMs: ms,
-    });
-    const outOfTime = trainer.elapsedMs >= o.maxTimeMs;
-    const last = trainer.step === o.steps || outOfTime;
-    if ((o.evalEvery > 0 && trainer.step % o.evalEvery === 0) || last)
-      if (await validate()) await save('best');
-    if (last) await save('final');
-    else if (o.checkpointEvery > 0 && trainer.step % o.checkpointEvery === 0)
-      await save('periodic');
-    if (outOfTime) return done('time');
+  } catch (error) {
+    // A replica's failure leaves this thread's state whole (a step is applied here, after all
+    // the shares are in): save it, then stop.
+    if (error instanceof ReplicaError) await save('interrupt').catch(() => {});
+    throw error;
   }
   return done('finished');
 }

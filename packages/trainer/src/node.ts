@@ -260,3 +260,39 @@ async function exists(path: string): Promise<boolean> {
 function bytes(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
+
+export {
+  checkDatasetOut,
+  DEFAULT_BPE_SAMPLE_BYTES,
+  type PreparedDataset,
+  type PrepareOptions,
+  type PreparePhase,
+  prepareTokenDataset,
+  type StreamOptions,
+  type TokenizerSpec,
+  type TokenizeToFileOptions,
+  tokenizeToFile,
+  trainTokenizerOnFiles,
+} from './prepare-tokens.js';
+export {
+  hashFiles,
+  type TextProgress,
+  TextSourceError,
+  type TextSourceInfo,
+  TextStream,
+  type TextStreamOptions,
+} from './text-stream.js';
+export {
+  dtypeBytes,
+  encodeTokenBytes,
+  FileTokenSource,
+  openTokenDataset,
+  readTokenDatasetMeta,
+  TOKEN_DATASET_FILES,
+  type TokenDataset,
+  type TokenDatasetMeta,
+  type TokenDtype,
+  tokenDtype,
+  trainTokenCount,
+  validateTokenDatasetMeta,
+} from './token-file.js';

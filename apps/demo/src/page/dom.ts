@@ -29,3 +29,21 @@ export function download(data: Uint8Array | string, name: string, type: string):
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
+
+/**
+ * Shows the hint after a sideways-scrolling box (a wide table on a phone) only while the box has
+ * more to scroll to; the box's edge shadows (style.css) are the other cue.
+ */
+export function scrollCues(): void {
+  for (const box of document.querySelectorAll<HTMLElement>('.table-scroll')) {
+    const hint = box.nextElementSibling;
+    const update = () => {
+      const overflowing = box.scrollWidth > box.clientWidth + 1;
+      box.dataset.overflowing = String(overflowing);
+      if (hint instanceof HTMLElement && hint.classList.contains('scroll-hint'))
+        hint.hidden = !overflowing;
+    };
+    new ResizeObserver(update).observe(box);
+    update();
+  }
+}

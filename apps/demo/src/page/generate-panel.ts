@@ -18,7 +18,18 @@ export class GeneratePanel {
   private nextId = 1;
   private pieces = 0;
 
-  constructor(private readonly lab: Lab) {
+  /**
+   * @param around `before` runs before a generation (during a race it pauses the training, which
+   *   would share the worker with it) and returns what to tell the person; `after` runs when the
+   *   generation has ended.
+   */
+  constructor(
+    private readonly lab: Lab,
+    private readonly around: {
+      before(role: Role): Promise<string | undefined>;
+      after(): void;
+    } = { before: async () => undefined, after: () => {} },
+  ) {
     lab.onEvent((event) => {
       if (event.type !== 'piece' || event.generationId !== this.current?.id) return;
       this.text.append(event.text);
@@ -92,12 +103,15 @@ export class GeneratePanel {
     this.output.setAttribute('aria-busy', 'true');
     this.status.textContent = `Generating with ${ROLE_LABEL[role]}…`;
     this.refresh();
+    let paused: string | undefined;
     try {
+      paused = await this.around.before(role);
+      if (paused) this.status.textContent = `Generating with ${ROLE_LABEL[role]}… ${paused}`;
       const outcome = await this.lab
         .worker(role)
         .rpc.call('generate', { ...params, generationId: id });
       const why = outcome.stoppedBy === 'abort' ? ', stopped' : '';
-      this.status.textContent = `${ROLE_LABEL[role]} generated ${outcome.characters} characters in ${formatDuration(outcome.ms)}${why}.`;
+      this.status.textContent = `${ROLE_LABEL[role]} generated ${outcome.characters} characters in ${formatDuration(outcome.ms)}${why}.${paused ? ' The race goes on.' : ''}`;
     } catch (error) {
       this.status.textContent = `Generation failed: ${(error as Error).message}`;
     } finally {
@@ -105,6 +119,7 @@ export class GeneratePanel {
       this.output.setAttribute('aria-busy', 'false');
       this.output.dataset.state = 'done';
       this.refresh();
+      if (paused !== undefined) this.around.after();
     }
   }
 }

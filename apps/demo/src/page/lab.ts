@@ -64,13 +64,25 @@ export class Lab {
     return worker;
   }
 
-  /** Starts both workers on `device`, moving any models from the previous ones. */
-  async start(device: BrowserDevice): Promise<BackendInfo> {
+  /**
+   * Starts both workers on `device`, moving any models from the previous ones (`carry`; a model
+   * its worker can no longer export is left behind, and named in `dropped`). Without `carry` the
+   * models go with the old workers (after a failure: their state is not to be trusted).
+   */
+  async start(
+    device: BrowserDevice,
+    { carry = true }: { carry?: boolean } = {},
+  ): Promise<BackendInfo & { dropped: Role[] }> {
+    const dropped: Role[] = [];
     for (const role of ROLES) {
-      if (this.models[role] !== undefined && this.workers[role] !== undefined) {
+      if (!carry || this.models[role] === undefined || this.workers[role] === undefined) continue;
+      try {
         this.carried[role] = await this.worker(role).rpc.call('exportCheckpoint', {});
+      } catch {
+        dropped.push(role);
       }
     }
+    if (!carry) this.carried = {};
     this.stop();
     this.device = device;
     this.changed();
@@ -96,7 +108,7 @@ export class Lab {
       await this.load(role, checkpoint);
     }
     this.changed();
-    return this.backend!;
+    return { ...this.backend!, dropped };
   }
 
   /** Starts a fresh worker for one racer on the current device (after a lost context). */

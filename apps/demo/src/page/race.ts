@@ -14,7 +14,7 @@ import {
   type StepEvent,
   type TrainOutcome,
 } from '../shared/protocol.js';
-import { RaceHistory } from '../shared/race-history.js';
+import { RaceHistory, recentTokensPerSecond } from '../shared/race-history.js';
 import type { RaceSettings } from '../shared/settings.js';
 import type { Lab } from './lab.js';
 
@@ -25,7 +25,22 @@ export type RaceState =
   | 'paused'
   | 'interrupted'
   | 'finished'
-  | 'failed';
+  | 'failed'
+  /** Restored after a reload in the middle of a race: it can be continued from its checkpoints. */
+  | 'reloaded';
+
+/**
+ * The race as kept in IndexedDB with every save: which race the kept models belong to, its
+ * settings and text, and how it stood — `running` when saved mid-race (a checkpoint), so that a
+ * reload can offer to continue it.
+ */
+export interface RaceRecord {
+  id: string;
+  state: 'running' | 'finished' | 'failed';
+  settings: RaceSettings;
+  corpusName: string;
+  error?: string;
+}
 
 /** One entry of the memory log: `tf.memory()` of a worker right after a step. */
 export interface MemoryLogEntry extends MemoryInfo {
@@ -49,6 +64,10 @@ export class Race {
   settings: RaceSettings | undefined;
   /** Why the race failed, when it did. */
   error: string | undefined;
+  /** Why the race is paused by the page rather than by the person (e.g. to generate text). */
+  pausedFor: string | undefined;
+  /** What the last resume (after a lost context or a reload) trained again, in words. */
+  resumeNote: string | undefined;
   private text = '';
   private corpusName = '';
   private stopRequested = false;
@@ -93,19 +112,8 @@ export class Race {
   async start(settings: RaceSettings, text: string, corpusName: string): Promise<void> {
     if (this.active) throw new Error('a race is already under way; stop it first.');
     this.set('preparing');
-    this.settings = settings;
-    this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-    this.text = text;
-    this.corpusName = corpusName;
-    this.error = undefined;
-    this.stopRequested = false;
+    this.begin(settings, text, corpusName, newRaceId());
     this.history.clear();
-    for (const role of ROLES) {
-      delete this.latestStep[role];
-      delete this.latestEval[role];
-      delete this.resumedFrom[role];
-      this.tensorLog[role].length = 0;
-    }
     try {
       await Promise.all(ROLES.map((role) => this.setUp(role)));
       this.lab.changed();
@@ -155,6 +163,93 @@ export class Race {
     await this.run();
   }
 
+  /**
+   * Continues a race the page was reloaded in: each racer resumes from its checkpoint of that race
+   * kept in IndexedDB (`saved`; weights, optimiser moments, data position), or starts again from
+   * step 0 when none was kept; their steps after it are dropped from `history` (the kept one) and
+   * trained again, the same way.
+   */
+  async continueAfterReload(
+    record: RaceRecord,
+    text: string,
+    history: RaceHistory,
+    saved: Partial<Record<Role, ExportedCheckpoint>>,
+  ): Promise<void> {
+    if (this.active) throw new Error('a race is already under way; stop it first.');
+    this.set('preparing');
+    this.begin(record.settings, text, record.corpusName, record.id);
+    this.history = history;
+    try {
+      for (const role of ROLES) {
+        const checkpoint = saved[role];
+        let from = 0;
+        if (checkpoint?.meta.raceId === record.id && checkpoint.training !== undefined) {
+          this.adopt(
+            role,
+            await this.lab.worker(role).rpc.call('resume', {
+              checkpoint,
+              text,
+              evalEvery: record.settings.training.evalEvery,
+            }),
+          );
+          from = checkpoint.meta.step;
+        } else {
+          await this.setUp(role);
+        }
+        this.rewind(role, from);
+        this.resumedFrom[role] = from;
+      }
+      this.lab.changed();
+    } catch (error) {
+      this.fail(new Error(`could not continue the race: ${(error as Error).message}`));
+      return;
+    }
+    await this.run();
+  }
+
+  /** Resets the race's bookkeeping for a race (new, or continued after a reload). */
+  private begin(settings: RaceSettings, text: string, corpusName: string, id: string): void {
+    this.settings = settings;
+    this.id = id;
+    this.text = text;
+    this.corpusName = corpusName;
+    this.error = undefined;
+    this.pausedFor = undefined;
+    this.resumeNote = undefined;
+    this.stopRequested = false;
+    for (const role of ROLES) {
+      delete this.latestStep[role];
+      delete this.latestEval[role];
+      delete this.resumedFrom[role];
+      this.tensorLog[role].length = 0;
+    }
+  }
+
+  /** The race as kept with each save (undefined before the first race). */
+  record(): RaceRecord | undefined {
+    if (this.settings === undefined || this.id === '') return undefined;
+    return {
+      id: this.id,
+      // A race left by a reload stays one that can be continued until it is ended.
+      state:
+        this.active || this.state === 'reloaded'
+          ? 'running'
+          : this.state === 'failed'
+            ? 'failed'
+            : 'finished',
+      settings: this.settings,
+      corpusName: this.corpusName,
+      ...(this.error !== undefined ? { error: this.error } : {}),
+    };
+  }
+
+  /** Tokens per second of `role` over its last 20 steps (see `recentTokensPerSecond`). */
+  recentRate(role: Role): number | undefined {
+    const training = this.settings?.training;
+    if (training === undefined) return undefined;
+    return recentTokensPerSecond(this.history.train[role], training.batchSize * training.seqLen);
+  }
+
   private async setUp(role: Role): Promise<void> {
     const settings = this.settings!;
     this.adopt(
@@ -187,14 +282,24 @@ export class Race {
   /** Continues a paused race. */
   async resume(): Promise<void> {
     if (this.state !== 'paused') return;
+    this.pausedFor = undefined;
     await this.run();
   }
 
-  /** Pauses after the current step of each model. */
-  async pause(): Promise<void> {
+  /**
+   * Pauses after the current step of each model; resolves once both have stopped. `why` says
+   * that the page paused it (e.g. "while text is generated"), not the person.
+   */
+  async pause(why?: string): Promise<void> {
     if (this.state !== 'running') return;
+    this.pausedFor = why;
+    const paused = new Promise<void>((resolve) => this.whenSettled.push(resolve));
     await this.pauseWorkers();
+    await paused;
   }
+
+  /** Resolved when `run` returns (paused, finished, failed or interrupted). */
+  private whenSettled: (() => void)[] = [];
 
   /** Ends the race; the models stay for generating and saving. */
   async stop(): Promise<void> {
@@ -207,10 +312,36 @@ export class Race {
     }
   }
 
-  /** Shows a restored race (from IndexedDB) as finished. */
-  restore(history: RaceHistory): void {
+  /**
+   * Shows a restored race (from IndexedDB): finished, or failed with its reason; a race that was
+   * running when the page was left shows as interrupted-by-reload (`continueAfterReload` goes on).
+   */
+  restore(
+    history: RaceHistory,
+    record: RaceRecord | undefined,
+    { keepState = false }: { keepState?: boolean } = {},
+  ): void {
     this.history = history;
-    this.set(history.empty ? 'idle' : 'finished');
+    // The table shows the restored models' numbers, not those of a race that failed meanwhile.
+    for (const role of ROLES) {
+      delete this.latestStep[role];
+      delete this.latestEval[role];
+    }
+    if (record !== undefined) {
+      this.settings = record.settings;
+      this.id = record.id;
+      this.corpusName = record.corpusName;
+      if (!keepState) this.error = record.error;
+    }
+    if (keepState) this.onChange();
+    else if (record?.state === 'failed') this.set('failed');
+    else if (record?.state === 'running') this.set('reloaded');
+    else this.set(history.empty ? 'idle' : 'finished');
+  }
+
+  /** Ends a race left by a reload without continuing it: its kept models stay. */
+  endReloaded(): void {
+    if (this.state === 'reloaded') this.set('finished');
   }
 
   /** Pauses the workers there are (a lost racer has none). */
@@ -232,13 +363,21 @@ export class Race {
   }
 
   private async run(): Promise<void> {
+    try {
+      await this.runOnce();
+    } finally {
+      for (const resolve of this.whenSettled.splice(0)) resolve();
+    }
+  }
+
+  private async runOnce(): Promise<void> {
     this.set('running');
     let outcomes: TrainOutcome[];
     try {
       outcomes = await Promise.all(ROLES.map((role) => this.train(role)));
     } catch (error) {
+      // Nothing is saved: the models of a failed step are not to be kept over good ones.
       this.fail(error);
-      await this.onEnd();
       return;
     }
     if (outcomes.some((o) => o.reason === 'lost')) {
@@ -265,8 +404,9 @@ export class Race {
     this.set('finished');
   }
 
-  private fail(error: unknown): void {
-    this.error = error instanceof Error ? error.message : String(error);
+  /** Marks the race failed (the page restarts the workers: see main.ts). */
+  fail(error: unknown): void {
+    this.error = explainFailure(error instanceof Error ? error.message : String(error));
     this.set('failed');
   }
 
@@ -274,4 +414,21 @@ export class Race {
     this.state = state;
     this.onChange();
   }
+}
+
+/** A fresh race id (tells a checkpoint of this race from an older one kept in IndexedDB). */
+function newRaceId(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+}
+
+/** A failure's message, with what it means when tfjs's own words do not say (out of memory). */
+function explainFailure(message: string): string {
+  const text = /[.!?)]$/.test(message) ? message : `${message}.`;
+  if (
+    /out of bounds|out of memory|\bOOM\b|Array buffer allocation failed|allocation failed/i.test(
+      message,
+    )
+  )
+    return `${text} The backend ran out of memory: use a smaller batch size, sequence length or model.`;
+  return text;
 }

@@ -58,10 +58,15 @@ export class Saver {
   /** Keeps a racer's checkpoint (a worker's `checkpoint` event); a failure does not stop the race. */
   async checkpoint(role: Role, checkpoint: ExportedCheckpoint): Promise<void> {
     const summary = this.lab.models[role];
+    // The validation this checkpoint follows (its event may come just after the checkpoint's).
+    const validation = this.race.history.validation[role].find(
+      (p) => p.step === checkpoint.meta.step,
+    );
     checkpoint.meta = {
       ...checkpoint.meta,
       source: summary?.meta.source ?? checkpoint.meta.source,
       raceId: this.race.id,
+      ...(validation !== undefined ? { valLoss: validation.loss } : {}),
     };
     await this.write({ [role]: checkpoint });
   }
@@ -132,7 +137,9 @@ export class Saver {
 
   private keptState(): KeptState {
     const current = this.corpus.current().corpus;
+    const race = this.race.record();
     return {
+      ...(race !== undefined ? { race } : {}),
       history: this.race.history.toJSON(),
       corpus:
         current && current.source !== 'moby'

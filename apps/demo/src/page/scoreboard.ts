@@ -2,25 +2,39 @@
 // everyone), and the verdict — how much sooner Primer EZ reached vanilla's best validation loss.
 import { formatCount, formatDuration, formatLoss, formatRatio } from '../shared/format.js';
 import { ROLES } from '../shared/protocol.js';
-import { verdict } from '../shared/race-history.js';
+import { realTimeDifference, verdict } from '../shared/race-history.js';
 import { byId } from './dom.js';
 import type { Lab } from './lab.js';
 import type { Race } from './race.js';
 
-/** The verdict as a sentence. */
+/**
+ * The verdict as a sentence, by one rule at every moment (see `verdict`): only validations both
+ * models have done count; training time is named only when the difference is real.
+ */
 export function verdictText(race: Race): string {
   const v = verdict(race.history.toJSON());
   if (v === undefined) return 'The verdict appears once both models have been validated.';
-  const target = `vanilla's best validation loss (${formatLoss(v.target)}, at step ${v.vanilla.step} after ${formatDuration(v.vanilla.ms)})`;
-  if (v.primer === undefined)
-    return `Primer EZ has not reached ${target} yet; its best so far is ${formatLoss(v.primerBest)}.`;
-  const ratios = [
-    v.stepRatio !== undefined && v.stepRatio > 1 ? `${formatRatio(v.stepRatio)} fewer steps` : '',
-    v.timeRatio !== undefined && v.timeRatio > 1
-      ? `${formatRatio(v.timeRatio)} less training time`
-      : '',
-  ].filter(Boolean);
-  return `Primer EZ reached ${target} at step ${v.primer.step}, after ${formatDuration(v.primer.ms)}${ratios.length ? `: ${ratios.join(' and ')}` : ''}.`;
+  const ongoing = race.active || race.state === 'reloaded';
+  const over = ongoing ? `so far (both validated to step ${v.upTo})` : 'of the race';
+  const target = `vanilla's best validation loss ${over} (${formatLoss(v.target)} at step ${v.vanilla.step})`;
+  if (v.primer === undefined) {
+    const behind = `Primer EZ's best is ${formatLoss(v.primerBest)}`;
+    return ongoing
+      ? `Primer EZ has not reached ${target} yet: ${behind}.`
+      : `Primer EZ did not reach ${target}: ${behind}.`;
+  }
+  const steps =
+    v.stepRatio === undefined || v.stepRatio === 1
+      ? 'in as many steps'
+      : v.stepRatio > 1
+        ? `${formatRatio(v.stepRatio)} fewer steps`
+        : `${formatRatio(1 / v.stepRatio)} more steps`;
+  const time = realTimeDifference(v.timeRatio)
+    ? v.timeRatio > 1
+      ? ` and ${formatRatio(v.timeRatio)} less training time`
+      : ` but ${formatRatio(1 / v.timeRatio)} more training time`
+    : '';
+  return `Primer EZ reached ${target} at step ${v.primer.step}: ${steps}${time}.`;
 }
 
 export function updateScoreboard(race: Race, lab: Lab): void {
@@ -40,7 +54,8 @@ export function updateScoreboard(race: Race, lab: Lab): void {
     progress.value = current ?? 0;
     cell('loss').textContent = formatLoss(step?.loss);
     cell('val').textContent = formatLoss(evaluation?.loss ?? model?.meta.valLoss);
-    cell('speed').textContent = step ? formatCount(step.tokensPerSecond) : '—';
+    const rate = race.active || race.state === 'finished' ? race.recentRate(role) : undefined;
+    cell('speed').textContent = rate !== undefined ? formatCount(rate) : '—';
     cell('time').textContent = step ? formatDuration(step.trainMs) : '—';
   }
   byId('verdict').textContent = verdictText(race);

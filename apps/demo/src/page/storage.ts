@@ -7,6 +7,7 @@
 // the tab closes) leaves everything as the previous save left it. The one way to break that is
 // to leave a transaction running after a request threw, so keep() aborts it.
 import type { ExportedCheckpoint, Role } from '../shared/protocol.js';
+import type { RaceRecord } from './race.js';
 
 const DB_NAME = 'primer-ez-demo';
 const VERSION = 1;
@@ -21,6 +22,8 @@ export interface KeptState {
   corpus?: { name: string; text: string } | undefined;
   /** The settings form's values. */
   form?: Record<string, string>;
+  /** The race the models belong to, and how it stood at this save (a reload offers to go on). */
+  race?: RaceRecord;
 }
 
 function request<T>(r: IDBRequest<T>): Promise<T> {

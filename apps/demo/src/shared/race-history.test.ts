@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { chartData, downsample, RaceHistory, smooth, verdict } from './race-history.js';
+import {
+  chartData,
+  downsample,
+  RaceHistory,
+  realTimeDifference,
+  recentTokensPerSecond,
+  smooth,
+  verdict,
+} from './race-history.js';
 
 function history(): RaceHistory {
   const h = new RaceHistory();
@@ -70,6 +78,7 @@ describe('chartData', () => {
 describe('verdict', () => {
   it('says how much sooner Primer EZ reached vanilla’s best validation loss', () => {
     expect(verdict(history().toJSON())).toEqual({
+      upTo: 4,
       target: 2.9,
       vanilla: { step: 4, ms: 400 },
       primer: { step: 4, ms: 440 },
@@ -105,9 +114,30 @@ describe('verdict', () => {
     h.addEval('primer', { step: 10, ms: 1000, loss: 3.2 });
     h.addEval('vanilla', { step: 10, ms: 900, loss: 3.0 });
     expect(verdict(h.toJSON())).toEqual({
+      upTo: 10,
       target: 3.0,
       vanilla: { step: 10, ms: 900 },
       primerBest: 3.2,
+    });
+  });
+
+  it('counts only the validations both have done, so a racer a validation ahead changes nothing', () => {
+    const h = new RaceHistory();
+    for (const role of ['primer', 'vanilla'] as const) h.addEval(role, { step: 0, ms: 0, loss: 4 });
+    h.addEval('vanilla', { step: 10, ms: 100, loss: 3.0 });
+    h.addEval('primer', { step: 10, ms: 110, loss: 3.1 });
+    const before = verdict(h.toJSON());
+    expect(before).toMatchObject({ upTo: 10, target: 3.0, primerBest: 3.1 });
+    expect(before?.primer).toBeUndefined();
+    // Vanilla validates at step 20 first: the verdict waits for Primer EZ's step 20.
+    h.addEval('vanilla', { step: 20, ms: 200, loss: 2.5 });
+    expect(verdict(h.toJSON())).toEqual(before);
+    h.addEval('primer', { step: 20, ms: 220, loss: 2.4 });
+    expect(verdict(h.toJSON())).toMatchObject({
+      upTo: 20,
+      target: 2.5,
+      primer: { step: 20, ms: 220 },
+      stepRatio: 1,
     });
   });
 
@@ -134,5 +164,32 @@ describe('RaceHistory.rewind', () => {
     h.rewind('vanilla', 0);
     expect(h.train.vanilla).toEqual([]);
     expect(h.validation.vanilla.map((p) => p.step)).toEqual([0]);
+  });
+});
+
+describe('realTimeDifference', () => {
+  it('is a difference of at least 10% either way', () => {
+    expect(realTimeDifference(1.04)).toBe(false);
+    expect(realTimeDifference(1 / 1.05)).toBe(false);
+    expect(realTimeDifference(1.1)).toBe(true);
+    expect(realTimeDifference(0.8)).toBe(true);
+    expect(realTimeDifference(undefined)).toBe(false);
+  });
+});
+
+describe('recentTokensPerSecond', () => {
+  it('is the rate over the last steps, leaving out a slow first step', () => {
+    // Step 1 took 5 s (shader compilation), each later step 100 ms; 256 tokens a step.
+    const points = Array.from({ length: 30 }, (_, i) => ({
+      step: i + 1,
+      ms: 5000 + i * 100,
+      loss: 3,
+    }));
+    expect(recentTokensPerSecond(points.slice(0, 1), 256)).toBeUndefined();
+    expect(recentTokensPerSecond(points.slice(0, 2), 256)).toBeCloseTo(2560);
+    expect(recentTokensPerSecond(points, 256, 20)).toBeCloseTo(2560);
+    // A slowdown shows at once.
+    points.push({ step: 31, ms: 5000 + 29 * 100 + 2100, loss: 3 });
+    expect(recentTokensPerSecond(points, 256, 1)).toBeCloseTo(256 / 2.1);
   });
 });

@@ -153,13 +153,18 @@ export function chartData(
 
 /** When each model reached the target loss. */
 export interface Verdict {
-  /** The vanilla baseline's best validation loss so far (after step 0). */
+  /**
+   * The last step both models have been validated at: the comparison covers their validations
+   * after step 0 up to here, so a racer that is a validation ahead counts for nothing yet.
+   */
+  upTo: number;
+  /** The vanilla baseline's best validation loss up to `upTo`. */
   target: number;
   /** Where vanilla first reached it. */
   vanilla: { step: number; ms: number };
   /** Where Primer EZ first reached it, if it has. */
   primer?: { step: number; ms: number };
-  /** Primer EZ's best validation loss so far. */
+  /** Primer EZ's best validation loss up to `upTo`. */
   primerBest: number;
   /** vanilla steps / Primer EZ steps to the target (> 1: Primer EZ got there sooner). */
   stepRatio?: number;
@@ -169,16 +174,22 @@ export interface Verdict {
 
 /**
  * Compares the runs the way the paper does: how many steps (and how much time) Primer EZ needs
- * to reach the vanilla baseline's best validation loss. `undefined` until both have been
- * validated after step 0.
+ * to reach the vanilla baseline's best validation loss. The same rule at every moment: only the
+ * validations both models have done count (after step 0, up to the last step both have been
+ * validated at), so the verdict moves only when both have a new validation. `undefined` until
+ * then.
  */
 export function verdict(history: HistoryData): Verdict | undefined {
-  const vanilla = history.validation.vanilla.filter((p) => p.step > 0);
-  const primer = history.validation.primer.filter((p) => p.step > 0);
+  const lastOf = (points: Point[]) => points.at(-1)?.step ?? 0;
+  const upTo = Math.min(lastOf(history.validation.vanilla), lastOf(history.validation.primer));
+  const counted = (points: Point[]) => points.filter((p) => p.step > 0 && p.step <= upTo);
+  const vanilla = counted(history.validation.vanilla);
+  const primer = counted(history.validation.primer);
   if (vanilla.length === 0 || primer.length === 0) return undefined;
   const best = vanilla.reduce((a, b) => (b.loss < a.loss ? b : a));
   const reached = primer.find((p) => p.loss <= best.loss);
   const result: Verdict = {
+    upTo,
     target: best.loss,
     vanilla: { step: best.step, ms: best.ms },
     primerBest: Math.min(...primer.map((p) => p.loss)),
@@ -189,4 +200,38 @@ export function verdict(history: HistoryData): Verdict | undefined {
     if (reached.ms > 0) result.timeRatio = best.ms / reached.ms;
   }
   return result;
+}
+
+/**
+ * NOTE: training time per step wobbles by several percent (other tabs, the other racer, garbage
+ * collection), so a time ratio within 10% of 1 says nothing: the verdict leaves it out.
+ */
+export const TIME_NOISE = 0.1;
+
+/** Whether a time ratio is a real difference (see {@link TIME_NOISE}). */
+export function realTimeDifference(ratio: number | undefined): ratio is number {
+  return (
+    ratio !== undefined &&
+    Number.isFinite(ratio) &&
+    Math.abs(Math.log(ratio)) >= Math.log1p(TIME_NOISE)
+  );
+}
+
+/**
+ * Training tokens per second over the last `window` steps (from the cumulative training time of
+ * the steps), so the first step — on WebGL, mostly compiling shaders — stops counting after one
+ * more step; `undefined` before two steps.
+ */
+export function recentTokensPerSecond(
+  points: readonly Point[],
+  tokensPerStep: number,
+  window = 20,
+): number | undefined {
+  if (points.length < 2) return undefined;
+  const last = points.at(-1)!;
+  const first = points[Math.max(0, points.length - 1 - window)]!;
+  const ms = last.ms - first.ms;
+  const steps = last.step - first.step;
+  if (!(ms > 0) || steps <= 0) return undefined;
+  return (tokensPerStep * steps) / (ms / 1000);
 }
