@@ -89,7 +89,7 @@ export function describeLoadFailure(device: NativeDevice, error: unknown): strin
     `${LIBTENSORFLOW_VERSION} and its native addon from storage.googleapis.com)`;
   const other =
     device === 'cuda'
-      ? `Or choose another device: 'webgpu' runs on this GPU without CUDA (npm install webgpu@0.6; Vulkan), or 'tensorflow', 'wasm', 'cpu' ('auto' picks the fastest that works).`
+      ? `Or choose another device: 'webgpu' runs on this GPU without CUDA (npm install webgpu@0.6; Vulkan), or 'tensorflow', 'wasm' or 'cpu' ('auto' picks the fastest that works).`
       : `Or choose another device: 'wasm' or 'cpu' ('auto' picks the fastest that works).`;
   switch (kind) {
     case 'missing':
