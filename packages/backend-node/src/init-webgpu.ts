@@ -1,12 +1,15 @@
 // WebGPU in Node: Dawn through the npm package `webgpu` (an optional peer, like tfjs-node), set up
 // as `navigator.gpu` for @tensorflow/tfjs-backend-webgpu. Vulkan on Linux, Metal on macOS, D3D12
 // on Windows: every GPU vendor, no CUDA.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   formatGpuAdapter,
   type GpuAdapterInfoLike,
+  type GpuAdapterSummary,
   restoreBackend,
   summariseGpuAdapter,
   switchBackend,
@@ -112,6 +115,15 @@ export async function initWebgpu(
   } catch (error) {
     throw new BackendInitError('webgpu', describeWebgpuLoadFailure(error, auto), { cause: error });
   }
+  if (auto && gpu === undefined) {
+    // NOTE: Dawn prints driver warnings to stderr as it enumerates adapters; `auto` looks in a
+    // child process first, so that a machine without a (hardware) GPU stays quiet.
+    const found = await probeInChild(timeoutMs);
+    if (found === null)
+      throw new BackendInitError('webgpu', 'Dawn found no WebGPU adapter (no usable GPU driver).');
+    const summary = summariseGpuAdapter(found);
+    if (summary.software) throw new BackendInitError('webgpu', softwareSkip(summary));
+  }
   const navigatorGpu = installNavigatorGpu(dawn);
   const adapter = await withTimeout(
     navigatorGpu.requestAdapter({ powerPreference: 'high-performance' }),
@@ -127,12 +139,7 @@ export async function initWebgpu(
     );
   }
   const summary = summariseGpuAdapter(adapter.info, adapter.isFallbackAdapter === true);
-  if (auto && summary.software) {
-    throw new BackendInitError(
-      'webgpu',
-      `the adapter is a software implementation (${formatGpuAdapter(summary)}), slower than wasm; ask for 'webgpu' by name to use it anyway.`,
-    );
-  }
+  if (auto && summary.software) throw new BackendInitError('webgpu', softwareSkip(summary));
   const previous = tf.engine().backendName;
   try {
     // NOTE: the package registers 'webgpu' as it loads, and only when navigator.gpu exists.
@@ -170,6 +177,34 @@ export async function initWebgpu(
     adapter: summary,
     notes,
   };
+}
+
+function softwareSkip(summary: GpuAdapterSummary): string {
+  return `the adapter is a software implementation (${formatGpuAdapter(summary)}), slower than wasm; ask for 'webgpu' by name to use it anyway.`;
+}
+
+/** The probe script, beside src/ and dist/ alike. */
+const PROBE = fileURLToPath(new URL('../probe/webgpu-probe.mjs', import.meta.url));
+
+/** The adapter Dawn offers, asked in a child process (its stderr is dropped); null for none. */
+function probeInChild(timeoutMs: number): Promise<GpuAdapterInfoLike | null> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [PROBE],
+      { timeout: timeoutMs, encoding: 'utf8' },
+      (error, stdout) => {
+        if (error) return resolve(null);
+        try {
+          resolve(
+            JSON.parse(stdout.trim().split('\n').pop() ?? 'null') as GpuAdapterInfoLike | null,
+          );
+        } catch {
+          resolve(null);
+        }
+      },
+    );
+  });
 }
 
 /** Why `webgpu` did not load, saying what to install. */
