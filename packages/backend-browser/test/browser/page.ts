@@ -58,6 +58,24 @@ const api = {
     await import('@tensorflow/tfjs-backend-webgl'); // registers the WEBGL_* flags
     tf.env().set('WEBGL_RENDER_FLOAT32_CAPABLE', false);
   },
+  /** The logits of the checkpoint `/case/<name>/` on its batch (inference only), base64. */
+  async forward(name: string): Promise<string> {
+    const base = `/case/${encodeURIComponent(name)}/`;
+    const [config, weights, batch] = await Promise.all([
+      fetchOk(`${base}config.json`).then((r) => r.text()),
+      fetchOk(`${base}model.safetensors`).then(async (r) => new Uint8Array(await r.arrayBuffer())),
+      fetchOk(`${base}batch.json`).then((r) => r.json() as Promise<Batch>),
+    ]);
+    const model = lib.deserializeCheckpoint({ config, weights });
+    try {
+      const logits = model.forward(batch.ids);
+      const values = Float32Array.from(await logits.data());
+      logits.dispose();
+      return toBase64(values);
+    } finally {
+      model.dispose();
+    }
+  },
   /** Runs the checkpoint `/case/<name>/` on the active backend. */
   async run(name: string): Promise<unknown> {
     const base = `/case/${encodeURIComponent(name)}/`;
