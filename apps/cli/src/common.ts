@@ -27,7 +27,7 @@ export const BACKEND_FLAG: Flags = {
     values: NODE_DEVICES,
     default: 'auto',
     description:
-      'tfjs backend: auto picks the fastest that initialises (cuda, tensorflow, wasm, cpu)',
+      'tfjs backend: auto picks the fastest that initialises (cuda, tensorflow, webgpu on a hardware GPU, wasm, cpu); webgpu needs the npm package webgpu',
   },
 };
 

@@ -10,7 +10,7 @@ export const WORKERS_FLAG: Flags = {
     type: 'int',
     min: 1,
     description:
-      'threads training data-parallel, each on a share of the batch (default: the cores, at most --batch-size; 1 on tensorflow and cuda, which thread themselves)',
+      'threads training data-parallel, each on a share of the batch (default: the cores, at most --batch-size; 1 on tensorflow and cuda, which thread themselves, and on webgpu, one GPU)',
   },
 };
 
@@ -27,7 +27,7 @@ export function resolveWorkers(
       );
     return flag;
   }
-  if (backend.threads > 1 || backend.device === 'cuda' || backend.device === 'tensorflow') return 1;
+  if (backend.threads > 1 || ['cuda', 'tensorflow', 'webgpu'].includes(backend.device)) return 1;
   return Math.max(1, Math.min(availableParallelism(), batchSize));
 }
 

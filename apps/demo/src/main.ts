@@ -6,7 +6,7 @@ import {
   BROWSER_DEVICES,
   type BrowserDevice,
   parseBrowserDevice,
-} from '@primer-ez/backend-webgl';
+} from '@primer-ez/backend-browser';
 import { CorpusPanel } from './page/corpus-panel.js';
 import { DebugPanel } from './page/debug-panel.js';
 import { byId, run, scrollCues } from './page/dom.js';
@@ -236,11 +236,13 @@ function deviceHints(): { deviceMemoryGiB?: number } {
 
 function describeBackend(info: BackendInfo, device: BrowserDevice): string {
   const what =
-    info.device === 'webgl'
-      ? `WebGL ${info.webglVersion ?? ''}${info.softwareRenderer ? ' on a software renderer (slower than WebAssembly)' : ' on the GPU'}`
-      : info.device === 'wasm'
-        ? `WebAssembly${info.simd ? ' with SIMD' : ''}, ${info.threads} thread${info.threads === 1 ? '' : 's'} per model`
-        : 'plain JavaScript (the slowest)';
+    info.device === 'webgpu'
+      ? `WebGPU${info.softwareRenderer ? ' on a software adapter (slower than WebAssembly)' : ' on the GPU'}`
+      : info.device === 'webgl'
+        ? `WebGL ${info.webglVersion ?? ''}${info.softwareRenderer ? ' on a software renderer (slower than WebAssembly)' : ' on the GPU'}`
+        : info.device === 'wasm'
+          ? `WebAssembly${info.simd ? ' with SIMD' : ''}, ${info.threads} thread${info.threads === 1 ? '' : 's'} per model`
+          : 'plain JavaScript (the slowest)';
   return `Training on ${what}${device === 'auto' ? ', chosen automatically' : ''}.`;
 }
 

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { TimeoutError, withTimeout } from './timeout.js';
 
 /** tfjs's registration priorities of its backends (used when re-registering one). */
-const PRIORITY: Record<string, number> = { tensorflow: 3, webgl: 2, wasm: 2, cpu: 1 };
+const PRIORITY: Record<string, number> = { tensorflow: 3, webgpu: 3, webgl: 2, wasm: 2, cpu: 1 };
 
 /**
  * `tf.setBackend(name)` within `timeoutMs`. On failure it switches back to the backend that was

@@ -9,12 +9,14 @@ describe('device vocabulary', () => {
 
   it('rejects an unknown device, listing the valid ones', () => {
     expect(() => parseNodeDevice('webgl')).toThrow(
-      "unknown device 'webgl'; expected one of auto, cuda, tensorflow, wasm, cpu.",
+      "unknown device 'webgl'; expected one of auto, cuda, tensorflow, webgpu, wasm, cpu.",
     );
-    expect(() => parseNodeDevice('gpu')).toThrow("(NVIDIA GPUs are 'cuda')");
+    expect(() => parseNodeDevice('gpu')).toThrow(
+      "(any GPU: 'webgpu'; NVIDIA with CUDA 11.2: 'cuda')",
+    );
   });
 
   it('auto tries the fastest first', () => {
-    expect(AUTO_ORDER).toEqual(['cuda', 'tensorflow', 'wasm', 'cpu']);
+    expect(AUTO_ORDER).toEqual(['cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu']);
   });
 });

@@ -1,12 +1,15 @@
 // The one vocabulary of Node devices, and what initialising one reports.
+import type { GpuAdapterSummary } from '@primer-ez/backend-core';
 
 /** Every device `initBackend` takes, fastest first after `auto`. */
-export const NODE_DEVICES = ['auto', 'cuda', 'tensorflow', 'wasm', 'cpu'] as const;
+export const NODE_DEVICES = ['auto', 'cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 
 /**
  * A Node device: `cuda` (@tensorflow/tfjs-node-gpu), `tensorflow` (@tensorflow/tfjs-node, the
- * CPU build of libtensorflow), `wasm` (@tensorflow/tfjs-backend-wasm), `cpu` (plain JavaScript),
- * or `auto`: the first of those that initialises, in that order.
+ * CPU build of libtensorflow), `webgpu` (@tensorflow/tfjs-backend-webgpu on Dawn, the npm package
+ * `webgpu`: any GPU through Vulkan, Metal or Direct3D 12), `wasm` (@tensorflow/tfjs-backend-wasm),
+ * `cpu` (plain JavaScript), or `auto`: the first of those that initialises, in that order
+ * (`webgpu` only on a hardware adapter).
  */
 export type NodeDevice = (typeof NODE_DEVICES)[number];
 
@@ -14,7 +17,13 @@ export type NodeDevice = (typeof NODE_DEVICES)[number];
 export type ResolvedNodeDevice = Exclude<NodeDevice, 'auto'>;
 
 /** The order `auto` tries devices in. */
-export const AUTO_ORDER: readonly ResolvedNodeDevice[] = ['cuda', 'tensorflow', 'wasm', 'cpu'];
+export const AUTO_ORDER: readonly ResolvedNodeDevice[] = [
+  'cuda',
+  'tensorflow',
+  'webgpu',
+  'wasm',
+  'cpu',
+];
 
 /** What `initBackend` chose. */
 export interface BackendInfo {
@@ -32,6 +41,8 @@ export interface BackendInfo {
   readonly devices: readonly string[];
   /** The libtensorflow version (cuda and tensorflow only), e.g. `2.9.1`. */
   readonly tensorflowVersion: string | undefined;
+  /** The WebGPU adapter (webgpu only): vendor, architecture, and whether it is software. */
+  readonly adapter?: GpuAdapterSummary;
   /** Why this device was chosen, what was skipped and why, and any caveat. */
   readonly notes: readonly string[];
 }
@@ -49,7 +60,7 @@ export interface BackendInfo {
 export function parseNodeDevice(value: string): NodeDevice {
   const device = value.trim().toLowerCase();
   if ((NODE_DEVICES as readonly string[]).includes(device)) return device as NodeDevice;
-  const hint = device === 'gpu' ? " (NVIDIA GPUs are 'cuda')" : '';
+  const hint = device === 'gpu' ? " (any GPU: 'webgpu'; NVIDIA with CUDA 11.2: 'cuda')" : '';
   throw new RangeError(
     `unknown device '${value}'${hint}; expected one of ${NODE_DEVICES.join(', ')}.`,
   );

@@ -6,7 +6,13 @@
  * @packageDocumentation
  */
 
-export { TimeoutError, withTimeout } from '@primer-ez/backend-core';
+export {
+  formatGpuAdapter,
+  type GpuAdapterSummary,
+  summariseGpuAdapter,
+  TimeoutError,
+  withTimeout,
+} from '@primer-ez/backend-core';
 export {
   CUDA_LIBRARIES,
   CUDA_VERSION,
@@ -32,6 +38,12 @@ export {
   type ResolvedNodeDevice,
 } from './devices.js';
 export { formatBackendInfo, type InitBackendOptions, initBackend } from './init-backend.js';
+export {
+  noAdapterAdvice,
+  SWIFTSHADER_ICD,
+  WEBGPU_PACKAGE,
+  WEBGPU_PACKAGE_VERSION,
+} from './init-webgpu.js';
 export {
   BackendInitError,
   classifyLoadFailure,

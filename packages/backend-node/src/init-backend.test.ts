@@ -77,6 +77,10 @@ describe('real backends', () => {
       expect(info.notes).toEqual([
         'cuda: skipped, @tensorflow/tfjs-node-gpu is not installed (optional; npm install @tensorflow/tfjs-node-gpu@4.22.0).',
         'tensorflow: skipped, @tensorflow/tfjs-node is not installed (optional; npm install @tensorflow/tfjs-node@4.22.0).',
+        expect.stringMatching(
+          // No GPU here: Dawn finds no adapter, or only a software one (VK_ICD_FILENAMES set).
+          /^webgpu: skipped, (Dawn found no WebGPU adapter|the adapter is a software implementation \(software adapter google swiftshader)/,
+        ),
         'wasm: XNNPACK with SIMD, 1 thread (tfjs does not run wasm threads in Node).',
       ]);
     },
@@ -101,7 +105,7 @@ describe('real backends', () => {
 
   it('rejects an unknown device with the list of valid ones', async () => {
     await expect(initBackend('webgl' as never)).rejects.toThrow(
-      "unknown device 'webgl'; expected one of auto, cuda, tensorflow, wasm, cpu.",
+      "unknown device 'webgl'; expected one of auto, cuda, tensorflow, webgpu, wasm, cpu.",
     );
   });
 });
@@ -192,6 +196,7 @@ describe('native devices, simulated', () => {
       'libcudart.so.11.0 (found libcudart.so.12: a different CUDA major version)',
     );
     expect(message).toContain("Ask for 'tensorflow' or 'auto' to run on the CPU knowingly.");
+    expect(message).toContain("device 'webgpu' (npm install webgpu@0.6) runs on this GPU");
     expect(tf.getBackend()).toBe('cpu');
   });
 
@@ -236,7 +241,8 @@ describe('native devices, simulated', () => {
   it('a broken install (native addon missing) says npm rebuild', async () => {
     const warn = vi.spyOn(console, 'warn');
     const env: Environment = {
-      importPackage: async () => {
+      importPackage: async (name) => {
+        if (name === 'webgpu') throw new Error("Cannot find package 'webgpu'");
         // As the real packages: kernels first (again, after the other package's), then the addon.
         console.warn("The kernel 'Add' for backend 'tensorflow' is already registered");
         throw new Error(

@@ -1,6 +1,6 @@
 // Choosing and initialising the tfjs backend in Node: the only place that names a Node backend.
 
-import { switchBackend, withTimeout } from '@primer-ez/backend-core';
+import { formatGpuAdapter, switchBackend, withTimeout } from '@primer-ez/backend-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type CudaProbe, probeCuda } from './cuda.js';
 import {
@@ -11,6 +11,7 @@ import {
   type ResolvedNodeDevice,
 } from './devices.js';
 import { initNative } from './init-native.js';
+import { initWebgpu } from './init-webgpu.js';
 import { BackendInitError, describeSkip } from './load-errors.js';
 
 /** Options of {@link initBackend}. */
@@ -32,7 +33,7 @@ export interface Environment {
 }
 
 /** The only packages {@link Environment.importPackage} loads: the optional native backends. */
-const OPTIONAL_PEERS = new Set(['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu']);
+const OPTIONAL_PEERS = new Set(['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'webgpu']);
 
 const nodeEnvironment: Environment = {
   // NOTE: a specifier in a variable, so that neither TypeScript nor a bundler insists on the
@@ -46,13 +47,14 @@ const nodeEnvironment: Environment = {
 
 /**
  * Sets the tfjs backend for `device` and reports what it chose. `auto` tries `cuda`
- * (@tensorflow/tfjs-node-gpu), `tensorflow` (@tensorflow/tfjs-node), `wasm` and `cpu` in that
- * order and takes the first that initialises, saying in `notes` why the others were skipped.
+ * (@tensorflow/tfjs-node-gpu), `tensorflow` (@tensorflow/tfjs-node), `webgpu` (Dawn, the npm
+ * package `webgpu`, on a hardware adapter only), `wasm` and `cpu` in that order and takes the
+ * first that initialises, saying in `notes` why the others were skipped.
  * A device asked for by name either works or throws a {@link BackendInitError} that says what to
  * install; in particular `cuda` throws when tfjs-node-gpu loads but TensorFlow finds no GPU (with
  * a CUDA other than 11.x it silently computes on the CPU).
  *
- * @param device one of `auto`, `cuda`, `tensorflow`, `wasm`, `cpu`.
+ * @param device one of `auto`, `cuda`, `tensorflow`, `webgpu`, `wasm`, `cpu`.
  * @example
  * ```ts
  * const info = await initBackend('auto');
@@ -105,6 +107,8 @@ async function initDevice(
     case 'cuda':
     case 'tensorflow':
       return initNative(environment, device, timeoutMs, auto, notes);
+    case 'webgpu':
+      return initWebgpu(environment, timeoutMs, auto, notes);
     case 'wasm':
       return initWasm(timeoutMs, notes);
     case 'cpu':
@@ -195,9 +199,9 @@ export function formatBackendInfo(info: BackendInfo): string {
     `backend ${info.backend}`,
     info.accelerator,
     ...(info.simd ? ['SIMD'] : []),
-    `${info.threads} thread${info.threads === 1 ? '' : 's'}`,
+    ...(info.adapter ? [] : [`${info.threads} thread${info.threads === 1 ? '' : 's'}`]),
     ...(info.tensorflowVersion ? [`libtensorflow ${info.tensorflowVersion}`] : []),
-    ...info.devices,
+    ...(info.adapter ? [formatGpuAdapter(info.adapter)] : info.devices),
   ];
   return `${info.device} (${parts.join(', ')})`;
 }

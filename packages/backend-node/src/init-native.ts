@@ -92,15 +92,19 @@ export async function initNative(
     await restoreBackend(previous);
     throw new BackendInitError(
       'cuda',
-      `device 'cuda': ${diagnosis} Ask for 'tensorflow' or 'auto' to run on the CPU knowingly.`,
+      `device 'cuda': ${diagnosis} ${WEBGPU_ALTERNATIVE} Ask for 'tensorflow' or 'auto' to run on the CPU knowingly.`,
     );
   }
-  notes.push(`cuda: skipped, ${diagnosis}`);
+  notes.push(`cuda: skipped, ${diagnosis} ${WEBGPU_ALTERNATIVE}`);
   notes.push(
     `tensorflow: ${pkg}'s libtensorflow ${version} on the CPU (${threads} threads), in place of ${NATIVE_PACKAGES.tensorflow}.`,
   );
   return info('tensorflow', 'cpu', []);
 }
+
+/** The GPU path that needs no CUDA, named wherever cuda fails. */
+const WEBGPU_ALTERNATIVE =
+  "The alternative without CUDA: device 'webgpu' (npm install webgpu@0.6) runs on this GPU through Vulkan.";
 
 /** What tfjs-core prints for each kernel registered a second time under 'tensorflow'. */
 const REREGISTERED = /^The kernel '\w+' for backend 'tensorflow' is already registered$/;

@@ -61,6 +61,7 @@ describe('describeLoadFailure', () => {
     expect(message).toContain('libtensorflow 2.9.1');
     expect(message).toContain('silently runs on the CPU');
     expect(message).toContain("'tensorflow', 'wasm' or 'cpu'");
+    expect(message).toContain("'webgpu' runs on this GPU without CUDA (npm install webgpu@0.6");
   });
 
   it('tensorflow, not installed: names @tensorflow/tfjs-node and the platforms', () => {

@@ -87,7 +87,10 @@ export function describeLoadFailure(device: NativeDevice, error: unknown): strin
   const install =
     `\`npm install ${pkg}@${TFJS_VERSION}\` (its install script downloads libtensorflow ` +
     `${LIBTENSORFLOW_VERSION} and its native addon from storage.googleapis.com)`;
-  const other = `Or choose another device: ${device === 'cuda' ? "'tensorflow', " : ''}'wasm' or 'cpu' ('auto' picks the fastest that works).`;
+  const other =
+    device === 'cuda'
+      ? `Or choose another device: 'webgpu' runs on this GPU without CUDA (npm install webgpu@0.6; Vulkan), or 'tensorflow', 'wasm' or 'cpu' ('auto' picks the fastest that works).`
+      : `Or choose another device: 'wasm' or 'cpu' ('auto' picks the fastest that works).`;
   switch (kind) {
     case 'missing':
       return `device '${device}' needs ${pkg}, which is not installed. Install it with ${install}; it needs ${NEEDS[device]}. ${other}`;

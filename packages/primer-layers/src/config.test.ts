@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, PRESETS, presetConfig, resolveConfig } from './config.js';
+import { countParameters } from './params.js';
 
 const sizes = { vocab_size: 65, d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, max_seq_len: 16 };
 
@@ -134,13 +135,21 @@ describe('presets', () => {
   });
 
   it('every preset has a vanilla twin of the same shape with plain attention and ReLU', () => {
-    for (const name of ['tiny', 'small', 'labml'] as const) {
+    for (const name of ['tiny', 'small', 'labml', 'medium'] as const) {
       const primer = presetConfig(name, 100);
       const vanilla = presetConfig(`${name}-vanilla`, 100);
       expect({ ...vanilla, attention: 'mdha', ffn_activation: 'squared_relu' }).toEqual(primer);
       expect([vanilla.attention, vanilla.ffn_activation]).toEqual(['mha', 'relu']);
     }
-    expect(Object.keys(PRESETS)).toHaveLength(6);
+    expect(Object.keys(PRESETS)).toHaveLength(8);
+  });
+
+  it('medium fills a GPU: 25–50 M parameters, d_model ≥ 512', () => {
+    const config = presetConfig('medium', 65);
+    expect(config.d_model).toBeGreaterThanOrEqual(512);
+    const count = countParameters(config);
+    expect(count).toBeGreaterThan(25e6);
+    expect(count).toBeLessThan(50e6);
   });
 
   it('takes overrides and rejects unknown names', () => {

@@ -213,6 +213,8 @@ export type Preset = Omit<ConfigInput, 'vocab_size'>;
 const vanilla = { attention: 'mha', ffn_activation: 'relu' } as const;
 const tiny = { d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, max_seq_len: 32 };
 const small = { d_model: 128, n_heads: 4, n_layers: 4, d_ff: 512, max_seq_len: 128 };
+/** A size that fills a GPU (~43 M parameters): GPT-2 small's width, 6 layers, 256 positions. */
+const medium = { d_model: 768, n_heads: 12, n_layers: 6, d_ff: 3072, max_seq_len: 256 };
 const labml = {
   d_model: 512,
   n_heads: 8,
@@ -227,16 +229,19 @@ const labml = {
 /**
  * Named presets. `tiny` is for tests; `small` is the experiment size (d_model 128, 4 heads,
  * 4 layers, d_ff 512, 128 positions); `labml` is labml.ai's Primer EZ experiment (512 wide, 8 heads,
- * 6 layers, d_ff 2048, 256 positions, dropout 0.1, sinusoidal positions, head-shared convs). Each
+ * 6 layers, d_ff 2048, 256 positions, dropout 0.1, sinusoidal positions, head-shared convs);
+ * `medium` fills a GPU for the GPU benchmark (768 wide, 12 heads, 6 layers, d_ff 3072). Each
  * has a `-vanilla` twin of the same shape with plain attention and ReLU.
  */
 export const PRESETS = {
   tiny,
   small,
   labml,
+  medium,
   'tiny-vanilla': { ...tiny, ...vanilla },
   'small-vanilla': { ...small, ...vanilla },
   'labml-vanilla': { ...labml, ...vanilla },
+  'medium-vanilla': { ...medium, ...vanilla },
 } satisfies Record<string, Preset>;
 
 export type PresetName = keyof typeof PRESETS;

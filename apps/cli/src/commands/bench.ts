@@ -20,11 +20,17 @@ export const BENCH_FLAGS: Flags = {
     description: 'comma-separated devices (default: every one that initialises)',
   },
   ...WORKERS_FLAG,
+  gpu: {
+    type: 'boolean',
+    description: 'the GPU benchmark instead (webgpu, cuda, PyTorch; see bench --gpu --help)',
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
 /** `primer-ez bench`: training, forward and generation throughput on each available backend. */
 export async function bench(argv: string[]): Promise<void> {
+  // The GPU benchmark is its own table (bench-gpu.ts); `pnpm bench:gpu` runs it.
+  if (argv.includes('--gpu')) return (await import('./bench-gpu.js')).benchGpu(argv);
   const { values: v } = parse('bench', argv, BENCH_FLAGS);
   if (v.help)
     return void process.stdout.write(
@@ -95,10 +101,10 @@ export async function bench(argv: string[]): Promise<void> {
 }
 
 /** The fastest of `steps` training steps (ms), after one to warm up, timed by the trainer's loop. */
-async function fastestStep(
+export async function fastestStep(
   trainer: Trainer,
   steps: number,
-  replicas: ReplicaPool | undefined,
+  replicas?: ReplicaPool,
 ): Promise<number> {
   let fastest = Number.POSITIVE_INFINITY;
   await trainer.run({
@@ -111,7 +117,7 @@ async function fastestStep(
   return fastest;
 }
 
-async function best(n: number, fn: () => Promise<unknown>): Promise<number> {
+export async function best(n: number, fn: () => Promise<unknown>): Promise<number> {
   let ms = Number.POSITIVE_INFINITY;
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();

@@ -2,7 +2,7 @@
 // workers and moves the models over as checkpoint files (the optimiser state stays behind, so a
 // moved model is for generating, scoring and saving). A worker whose WebGL context is lost is
 // ended at once (its tensors are gone) and can be restarted on its own.
-import type { BackendInfo, BrowserDevice } from '@primer-ez/backend-webgl';
+import type { BackendInfo, BrowserDevice } from '@primer-ez/backend-browser';
 import {
   type ExportedCheckpoint,
   type ModelSummary,

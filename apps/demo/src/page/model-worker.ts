@@ -1,6 +1,6 @@
 // A training worker as the page sees it: started on a device, called through the rpc client,
 // and ended for good (a worker whose backend failed, or one replaced by a change of device).
-import type { BackendInfo, BrowserDevice } from '@primer-ez/backend-webgl';
+import type { BackendInfo, BrowserDevice } from '@primer-ez/backend-browser';
 import type { Role, WorkerApi, WorkerEvent } from '../shared/protocol.js';
 import { type Endpoint, RpcClient } from '../shared/rpc.js';
 

@@ -1,4 +1,4 @@
-import { initBrowserBackend } from '@primer-ez/backend-webgl';
+import { initBrowserBackend } from '@primer-ez/backend-browser';
 import { countParameters, PrimerModel, presetConfig } from '@primer-ez/primer-layers';
 import '@primer-ez/tensor-ops';
 import { splitTokens, Trainer } from '@primer-ez/trainer';

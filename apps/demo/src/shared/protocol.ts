@@ -1,6 +1,6 @@
 // What the page and a training worker say to each other. One worker holds one model (Primer EZ
 // or the vanilla baseline); the race runs the two workers side by side.
-import type { BackendInfo, BrowserDevice } from '@primer-ez/backend-webgl';
+import type { BackendInfo, BrowserDevice } from '@primer-ez/backend-browser';
 import type { PrimerConfig } from '@primer-ez/primer-layers';
 import type { TrainerState } from '@primer-ez/trainer';
 import type { CheckpointBundle } from './checkpoint-files.js';

@@ -2,7 +2,7 @@
 // and the soak check read after every step, and the WebGL context — watched for loss (a GPU
 // reset, a driver update, the browser reclaiming contexts), and lost on purpose by the debug
 // panel's button. tfjs-backend-webgl hides these behind private fields, so they are read by shape
-// here, and every reader returns nothing on another backend.
+// here, and every reader returns nothing on another backend (WebGPU reports its buffer bytes).
 import * as tf from '@tensorflow/tfjs-core';
 import type { GpuMemory, MemoryInfo } from '../shared/protocol.js';
 
@@ -37,7 +37,17 @@ export function memory(): MemoryInfo {
     numBytes: info.numBytes,
   };
   const textures = webglBackend()?.textureManager;
-  if (textures !== undefined && info.numBytesInGPU !== undefined) {
+  if (tf.getBackend() === 'webgpu' && info.numBytesInGPU !== undefined) {
+    // WebGPU: storage buffers, not textures; tfjs reports the bytes of the live ones and the pool.
+    const allocated = (info as { numBytesAllocatedInGPU?: number }).numBytesAllocatedInGPU ?? 0;
+    out.gpu = {
+      bytesInUse: info.numBytesInGPU,
+      bytesAllocated: allocated,
+      bytesFree: Math.max(0, allocated - info.numBytesInGPU),
+      texturesInUse: 0,
+      texturesFree: 0,
+    };
+  } else if (textures !== undefined && info.numBytesInGPU !== undefined) {
     const gpu: GpuMemory = {
       bytesInUse: info.numBytesInGPU,
       bytesAllocated: info.numBytesInGPUAllocated ?? 0,

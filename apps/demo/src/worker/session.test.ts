@@ -2,7 +2,7 @@
 // pauses, validation events, scoring, streaming generation and checkpoint round trips.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { initBrowserBackend } from '@primer-ez/backend-webgl';
+import { initBrowserBackend } from '@primer-ez/backend-browser';
 import '@primer-ez/tensor-ops';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { CheckpointEvent, EvalEvent, StepEvent, WorkerEvent } from '../shared/protocol.js';

@@ -1,7 +1,7 @@
 // The training worker: one model, on the backend the page asks for (WebGL on a real GPU, wasm on
-// software WebGL, cpu last — see @primer-ez/backend-webgl), served over the rpc channel. All the
+// software WebGL, cpu last — see @primer-ez/backend-browser), served over the rpc channel. All the
 // tfjs work of the demo happens in workers like this one; the page never loads tfjs.
-import { initBrowserBackend } from '@primer-ez/backend-webgl';
+import { initBrowserBackend } from '@primer-ez/backend-browser';
 // Registers the kernel gradients training needs.
 import '@primer-ez/tensor-ops';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';

@@ -20,7 +20,7 @@ async function fakeWebgl({ hang = false } = {}): Promise<void> {
 }
 
 describe('in Node', () => {
-  it('auto takes wasm, saying there is no WebGL', async () => {
+  it('auto takes wasm, saying there is no WebGPU or WebGL', async () => {
     const info = await initBrowserBackend('auto');
     expect(info).toMatchObject({
       device: 'wasm',
@@ -31,12 +31,19 @@ describe('in Node', () => {
       crossOriginIsolated: false,
     });
     expect(info.notes).toEqual([
+      'webgpu: skipped, WebGPU is not available here (no navigator.gpu): it needs Chrome or Edge 113+, Safari 26+ or Firefox 141+ (Windows), and a secure context (https:// or http://localhost).',
       'webgl: skipped, no WebGL context here (no DOM, WebGL disabled or the GPU blocklisted).',
       'wasm: XNNPACK with SIMD, 1 thread (the page is not cross-origin isolated: serve it with COOP same-origin and COEP require-corp for threads).',
     ]);
     const sum = tf.add(tf.scalar(2), tf.scalar(3));
     expect(sum.dataSync()[0]).toBe(5);
     sum.dispose();
+  });
+
+  it('webgpu asked for by name without navigator.gpu: a clear error', async () => {
+    await expect(initBrowserBackend('webgpu')).rejects.toThrow(
+      /^WebGPU is not available here \(no navigator\.gpu\)/,
+    );
   });
 
   it('webgl asked for by name: a clear error, and the backend left as it was', async () => {
@@ -68,7 +75,7 @@ describe('in Node', () => {
 
   it('rejects an unknown device with the list of valid ones', async () => {
     await expect(initBrowserBackend('gpu' as never)).rejects.toThrow(
-      "unknown device 'gpu'; expected one of auto, webgl, wasm, cpu.",
+      "unknown device 'gpu'; expected one of auto, webgpu, webgl, wasm, cpu.",
     );
   });
 });

@@ -10,7 +10,7 @@ describe('device vocabulary', () => {
 
   it('rejects an unknown device, listing the valid ones', () => {
     expect(() => parseBrowserDevice('cuda')).toThrow(
-      "unknown device 'cuda'; expected one of auto, webgl, wasm, cpu.",
+      "unknown device 'cuda'; expected one of auto, webgpu, webgl, wasm, cpu.",
     );
   });
 });

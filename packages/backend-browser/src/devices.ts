@@ -1,12 +1,14 @@
 // The one vocabulary of browser devices, and what initialising one reports.
+import type { GpuAdapterSummary } from '@primer-ez/backend-core';
 
 /** Every device `initBrowserBackend` takes. */
-export const BROWSER_DEVICES = ['auto', 'webgl', 'wasm', 'cpu'] as const;
+export const BROWSER_DEVICES = ['auto', 'webgpu', 'webgl', 'wasm', 'cpu'] as const;
 
 /**
- * A browser device: `webgl` (@tensorflow/tfjs-backend-webgl, on the GPU), `wasm`
- * (@tensorflow/tfjs-backend-wasm: XNNPACK with SIMD, threads when cross-origin isolated), `cpu`
- * (plain JavaScript), or `auto`: WebGL on a hardware GPU, else wasm, else cpu.
+ * A browser device: `webgpu` (@tensorflow/tfjs-backend-webgpu on `navigator.gpu`), `webgl`
+ * (@tensorflow/tfjs-backend-webgl, on the GPU), `wasm` (@tensorflow/tfjs-backend-wasm: XNNPACK
+ * with SIMD, threads when cross-origin isolated), `cpu` (plain JavaScript), or `auto`: WebGPU on a
+ * hardware adapter, else WebGL on a hardware GPU, else wasm, else cpu.
  */
 export type BrowserDevice = (typeof BROWSER_DEVICES)[number];
 
@@ -34,6 +36,8 @@ export interface BackendInfo {
   readonly simd: boolean | undefined;
   /** Threads the backend computes with (wasm: XNNPACK's pool; cpu: 1; webgl: 1, the GPU's own). */
   readonly threads: number;
+  /** The WebGPU adapter (webgpu only): vendor, architecture, and whether it is software. */
+  readonly adapter?: GpuAdapterSummary;
   /** Whether the page is cross-origin isolated (needed for wasm threads). */
   readonly crossOriginIsolated: boolean;
   /** Why this device was chosen, what was skipped and why, and any caveat. */

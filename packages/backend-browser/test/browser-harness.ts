@@ -14,7 +14,8 @@ import { build } from 'vite';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /**
- * Headless flags: WebGL2 through ANGLE on SwiftShader (no GPU needed), and no background
+ * Headless flags: WebGL2 through ANGLE and WebGPU through Vulkan, both on SwiftShader (no GPU
+ * needed), and no background
  * networking (the machines' closed network refuses it, many connections at a time).
  */
 export const CHROMIUM_ARGS = [
@@ -25,6 +26,11 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
   '--disable-quic',
   '--enable-unsafe-swiftshader',
+  // WebGPU on SwiftShader's Vulkan (a software adapter; needs a page from 127.0.0.1, a secure context).
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=swiftshader',
+  '--use-webgpu-adapter=swiftshader',
 ];
 
 /** Files a test serves under `/case/<name>/`. */

@@ -1,6 +1,6 @@
 /**
- * Backend adapter of primer-ez for the browser: picks and initialises the tfjs backend — `webgl`
- * (float32 WebGL on a hardware GPU), `wasm` (SIMD, threads when cross-origin isolated) or `cpu` —
+ * Backend adapter of primer-ez for the browser: picks and initialises the tfjs backend — `webgpu`
+ * (navigator.gpu on a hardware adapter), `webgl` (float32 WebGL on a hardware GPU), `wasm` (SIMD, threads when cross-origin isolated) or `cpu` —
  * with a deadline on every step, and says what it chose and why. The only module that names a
  * browser backend. Importing it loads no backend (each is imported when chosen), so it imports
  * cleanly in Node too.
@@ -8,7 +8,13 @@
  * @packageDocumentation
  */
 
-export { TimeoutError, withTimeout } from '@primer-ez/backend-core';
+export {
+  formatGpuAdapter,
+  type GpuAdapterSummary,
+  summariseGpuAdapter,
+  TimeoutError,
+  withTimeout,
+} from '@primer-ez/backend-core';
 export {
   type BackendInfo,
   BROWSER_DEVICES,

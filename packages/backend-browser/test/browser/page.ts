@@ -1,14 +1,24 @@
-// The page of the browser parity suite: loads checkpoints served by the test's server and runs
-// the shared procedure on the backend the test asks for. The test drives it through
-// `window.primerParity`.
+// The page of the browser conformance suite: loads checkpoints served by the test's server and
+// runs the shared procedure (@primer-ez/test-utils/conformance) on the backend the test asks for.
+// The test drives it through `window.primerParity`.
 /// <reference types="vite/client" />
+
+import * as layers from '@primer-ez/primer-layers';
+import {
+  type Batch,
+  type ConformanceLibrary,
+  encodeResult,
+  runConformance,
+} from '@primer-ez/test-utils/conformance/procedure';
+import * as trainer from '@primer-ez/trainer';
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendInfo, BrowserBackendOptions, BrowserDevice } from '../../src/index.js';
 import { initBrowserBackend } from '../../src/index.js';
-import { type Batch, type EncodedResult, encodeResult, runCheckpoint } from '../procedure.js';
+
+const lib = { ...layers, ...trainer } as unknown as ConformanceLibrary;
 
 function toBase64(a: Float32Array): string {
   const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -48,17 +58,33 @@ const api = {
     await import('@tensorflow/tfjs-backend-webgl'); // registers the WEBGL_* flags
     tf.env().set('WEBGL_RENDER_FLOAT32_CAPABLE', false);
   },
-  /** Runs the checkpoint `/case/<name>/` on the active backend. */
-  async run(name: string): Promise<EncodedResult & { ms: number }> {
+  /** The logits of the checkpoint `/case/<name>/` on its batch (inference only), base64. */
+  async forward(name: string): Promise<string> {
     const base = `/case/${encodeURIComponent(name)}/`;
     const [config, weights, batch] = await Promise.all([
       fetchOk(`${base}config.json`).then((r) => r.text()),
       fetchOk(`${base}model.safetensors`).then(async (r) => new Uint8Array(await r.arrayBuffer())),
       fetchOk(`${base}batch.json`).then((r) => r.json() as Promise<Batch>),
     ]);
-    const start = performance.now();
-    const result = runCheckpoint({ config, weights }, batch);
-    return { ...encodeResult(result, toBase64), ms: performance.now() - start };
+    const model = lib.deserializeCheckpoint({ config, weights });
+    try {
+      const logits = model.forward(batch.ids);
+      const values = Float32Array.from(await logits.data());
+      logits.dispose();
+      return toBase64(values);
+    } finally {
+      model.dispose();
+    }
+  },
+  /** Runs the checkpoint `/case/<name>/` on the active backend. */
+  async run(name: string): Promise<unknown> {
+    const base = `/case/${encodeURIComponent(name)}/`;
+    const [config, weights, batch] = await Promise.all([
+      fetchOk(`${base}config.json`).then((r) => r.text()),
+      fetchOk(`${base}model.safetensors`).then(async (r) => new Uint8Array(await r.arrayBuffer())),
+      fetchOk(`${base}batch.json`).then((r) => r.json() as Promise<Batch>),
+    ]);
+    return encodeResult(await runConformance(lib, { config, weights }, batch), toBase64);
   },
 };
 

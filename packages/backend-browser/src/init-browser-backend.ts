@@ -1,5 +1,6 @@
 // Choosing the tfjs backend in the browser: the only place that names a browser backend. Every
 // step has a deadline: a hung setBackend must not hang the page.
+import { formatGpuAdapter } from '@primer-ez/backend-core';
 import {
   type BackendInfo,
   type BrowserDevice,
@@ -11,6 +12,7 @@ import { initCpu } from './start-cpu.js';
 import { messageOf, type Settings } from './start-steps.js';
 import { initWasm, type WasmPaths } from './start-wasm.js';
 import { initWebgl } from './start-webgl.js';
+import { initWebgpu, probeWebgpu } from './start-webgpu.js';
 
 /** Options of {@link initBrowserBackend}. */
 export interface BrowserBackendOptions {
@@ -34,6 +36,7 @@ export interface BrowserBackendOptions {
 
 /**
  * Sets the tfjs backend for `device` in the browser and reports what it chose. `auto` takes
+ * WebGPU on a hardware adapter (never a software one: SwiftShader, WARP), then
  * WebGL on a hardware GPU that renders float32, and otherwise wasm (SIMD; threads when the page
  * is cross-origin isolated), and otherwise cpu, saying in `notes` why. A software WebGL renderer
  * (SwiftShader, llvmpipe) is slower than wasm, so `auto` passes it over unless
@@ -41,7 +44,7 @@ export interface BrowserBackendOptions {
  * `BackendInitError`; with `purpose: 'train'` (the default) that includes WebGL that can
  * only render float16.
  *
- * @param device one of `auto`, `webgl`, `wasm`, `cpu`.
+ * @param device one of `auto`, `webgpu`, `webgl`, `wasm`, `cpu`.
  * @example
  * ```ts
  * const info = await initBrowserBackend('auto', { wasmPaths: '/tfjs-wasm/' });
@@ -61,10 +64,23 @@ export async function initBrowserBackend(
     wasmThreads: options.wasmThreads ?? true,
   };
   const notes: string[] = [];
+  if (requested === 'webgpu') return initWebgpu(settings, notes);
   if (requested === 'webgl') return initWebgl(settings, notes, probeWebgl());
   if (requested === 'wasm') return initWasm(settings, notes);
   if (requested === 'cpu') return initCpu(settings, notes);
 
+  try {
+    const adapter = await probeWebgpu(settings);
+    if (adapter.software) {
+      notes.push(
+        `webgpu: skipped, the adapter is a software implementation (${formatGpuAdapter(adapter)}), slower than wasm; ask for 'webgpu' by name to use it anyway.`,
+      );
+    } else {
+      return await initWebgpu(settings, notes, adapter);
+    }
+  } catch (error) {
+    notes.push(`webgpu: skipped, ${messageOf(error)}`);
+  }
   const probe = probeWebgl();
   const skip = webglSkipReason(probe, settings);
   if (skip === undefined) {
