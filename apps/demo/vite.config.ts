@@ -23,6 +23,16 @@ function mobyDick(): Plugin {
   };
 }
 
+/**
+ * Cross-origin isolation: with these, workers can share memory, so a model trains on more than one
+ * core (src/worker/cores.ts). Everything the page loads is its own (same origin), so
+ * `require-corp` blocks nothing. A host of the build must send the same two headers.
+ */
+export const ISOLATION_HEADERS = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
 export default defineConfig({
   // Relative URLs: the build works from any folder (a static host, a sub-path).
   base: './',
@@ -48,6 +58,6 @@ export default defineConfig({
     // tfjs with its WebGL and wasm backends is large; it loads in the workers only.
     chunkSizeWarningLimit: 3000,
   },
-  server: { host: '127.0.0.1' },
-  preview: { host: '127.0.0.1' },
+  server: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
+  preview: { host: '127.0.0.1', headers: ISOLATION_HEADERS },
 });

@@ -51,8 +51,11 @@ export async function buildApp(outDir: string): Promise<void> {
   });
 }
 
-/** Serves a folder on 127.0.0.1; returns its origin and a closer. */
-export async function serve(dir: string): Promise<{ origin: string; close(): Promise<void> }> {
+/** Serves a folder on 127.0.0.1, with `headers` on every file; returns its origin and a closer. */
+export async function serve(
+  dir: string,
+  headers: Record<string, string> = {},
+): Promise<{ origin: string; close(): Promise<void> }> {
   const root = normalize(dir);
   const server: Server = createServer((request, response) => {
     const path = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname);
@@ -61,6 +64,7 @@ export async function serve(dir: string): Promise<{ origin: string; close(): Pro
       response.writeHead(404).end(`not found: ${path}`);
       return;
     }
+    for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
     response.setHeader('Content-Type', TYPES[extname(file)] ?? 'application/octet-stream');
     response.end(readFileSync(file));
   });

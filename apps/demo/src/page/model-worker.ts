@@ -3,6 +3,7 @@
 import type { BackendInfo, BrowserDevice } from '@primer-ez/backend-browser';
 import type { Role, WorkerApi, WorkerEvent } from '../shared/protocol.js';
 import { type Endpoint, RpcClient } from '../shared/rpc.js';
+import { askedWorkers } from '../worker/cores.js';
 
 export class ModelWorker {
   readonly rpc: RpcClient<WorkerApi, WorkerEvent>;
@@ -33,7 +34,9 @@ export class ModelWorker {
   ): Promise<ModelWorker> {
     const worker = new ModelWorker(role, onCrash);
     try {
-      worker.info = await worker.rpc.call('init', { device });
+      // `?workers=N` asks for N cores per model where the page can share memory (cores.ts).
+      const workers = askedWorkers(location.search);
+      worker.info = await worker.rpc.call('init', { device, workers });
       return worker;
     } catch (error) {
       worker.terminate();

@@ -136,7 +136,11 @@ export interface ResumeParams {
 
 /** The worker's methods (see worker/worker.ts). */
 export interface WorkerApi {
-  init(params: { device: BrowserDevice }): Promise<BackendInfo>;
+  /**
+   * Starts the backend; on wasm and cpu in a cross-origin isolated page, also `workers − 1`
+   * replica workers (default: half the cores) to train on more than one core.
+   */
+  init(params: { device: BrowserDevice; workers?: number | undefined }): Promise<BackendInfo>;
   setup(params: SetupParams): Promise<ModelSummary>;
   train(params: Record<string, never>): Promise<TrainOutcome>;
   pause(params: Record<string, never>): void;

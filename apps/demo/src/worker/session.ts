@@ -12,7 +12,14 @@ import {
   serializeCheckpoint,
 } from '@primer-ez/primer-layers';
 import { loadTokenizerJson, type Tokenizer, trainCharTokenizer } from '@primer-ez/tokenizer';
-import { evaluate, generate, splitTokens, Trainer, type TrainerSnapshot } from '@primer-ez/trainer';
+import {
+  evaluate,
+  generate,
+  type ReplicaPool,
+  splitTokens,
+  Trainer,
+  type TrainerSnapshot,
+} from '@primer-ez/trainer';
 import type {
   ExportedCheckpoint,
   GenerateOutcome,
@@ -77,11 +84,18 @@ export class ModelSession {
    * @param emit sends an event to the page.
    * @param lost whether the backend has lost its device (a WebGL context loss): checked between
    *   steps, so training stops cleanly instead of emitting numbers computed on a dead context.
+   * @param replicas replicas to train on besides this worker (each batch split over them all).
    */
   constructor(
     private readonly emit: (event: WorkerEvent) => void,
     private readonly lost: () => boolean = () => false,
+    private readonly replicas?: ReplicaPool,
   ) {}
+
+  /** The trainer's `workers` for a batch of `batchSize` windows: one, and a replica each. */
+  private workersFor(batchSize: number): number {
+    return Math.min(1 + (this.replicas?.size ?? 0), batchSize);
+  }
 
   /** A fresh model and trainer for the race, on `text` with a character tokenizer trained on it. */
   setup(params: SetupParams): ModelSummary {
@@ -104,6 +118,7 @@ export class ModelSession {
           totalSteps: training.steps,
           seed: training.seed,
           evalWindows: EVAL_WINDOWS,
+          workers: this.workersFor(training.batchSize),
         },
         tokenizer,
       );
@@ -143,7 +158,9 @@ export class ModelSession {
         optimizer: training.optimizer,
       },
       data,
-      {},
+      // With replicas, the cores here, whatever the run was saved with (the same numbers up to
+      // float rounding); without, the saved `workers` (shares in turn: the same numbers exactly).
+      this.replicas ? { workers: this.workersFor(training.state.options.batchSize) } : {},
       tokenizer,
     );
     this.replace(trainer.model, tokenizer, trainer);
@@ -194,6 +211,7 @@ export class ModelSession {
         sink,
         signal: stop.signal,
         onAbort: 'pause',
+        ...(this.replicas ? { replicas: this.replicas } : {}),
         onEvent: (e) => {
           if (this.lost()) return stop.abort();
           if (e.type === 'step') {

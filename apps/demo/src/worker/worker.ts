@@ -4,33 +4,40 @@
 import { initBrowserBackend } from '@primer-ez/backend-browser';
 // Registers the kernel gradients training needs.
 import '@primer-ez/tensor-ops';
-import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
-import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
-import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
+import { canShareMemory, startWebWorkers } from '@primer-ez/trainer/web-workers';
 import type { ExportedCheckpoint, WorkerApi, WorkerEvent } from '../shared/protocol.js';
 import type { Endpoint } from '../shared/rpc.js';
 import { serve, transfer } from '../shared/rpc.js';
+import { corePlan } from './cores.js';
 import { CONTEXT_LOST_MESSAGE, loseContext, memory, watchContext } from './gpu.js';
 import { ModelSession } from './session.js';
+import { WASM_PATHS } from './wasm-files.js';
 
 const scope = self as unknown as Endpoint;
 let session: ModelSession | undefined;
 
 const api: WorkerApi = {
-  async init({ device }) {
+  async init({ device, workers: asked }) {
     const info = await initBrowserBackend(device, {
       purpose: 'train',
       timeoutMs: 30_000,
-      wasmPaths: {
-        'tfjs-backend-wasm.wasm': wasmPlain,
-        'tfjs-backend-wasm-simd.wasm': wasmSimd,
-        'tfjs-backend-wasm-threaded-simd.wasm': wasmThreaded,
-      },
-      // NOTE: the race already runs two workers, one per core on a small machine; wasm threads
-      // would only compete with the other racer (and a minified Vite 8 build breaks tfjs's
-      // threaded worker script anyway, see BROWSER.md).
+      wasmPaths: WASM_PATHS,
+      // NOTE: more cores come from replicas in workers of our own (cores.ts), not wasm threads:
+      // a minified Vite 8 build breaks tfjs's threaded worker script (see BROWSER.md).
       wasmThreads: false,
     });
+    const cores = corePlan(info.backend, canShareMemory(), navigator.hardwareConcurrency, asked);
+    const replicas =
+      cores.workers > 1
+        ? startWebWorkers({
+            count: cores.workers - 1,
+            create: (i) =>
+              new Worker(new URL('./replica.ts', import.meta.url), {
+                type: 'module',
+                name: `primer-ez replica ${i + 1} (${info.backend})`,
+              }),
+          })
+        : undefined;
     const context = watchContext(() => {
       // A warning, not an error: the page reports it and offers to resume.
       console.warn(`primer-ez demo: ${CONTEXT_LOST_MESSAGE}.`);
@@ -42,8 +49,9 @@ const api: WorkerApi = {
           event.type === 'checkpoint' ? transfer(event, buffersOf(event.checkpoint)) : event,
         ),
       () => context.lost(),
+      replicas,
     );
-    return { ...info, notes: [...info.notes] };
+    return { ...info, notes: [...info.notes, ...(cores.note ? [cores.note] : [])] };
   },
   async setup(params) {
     return ready().setup(params);
