@@ -223,7 +223,7 @@ function forPeople(note: string): string {
     .replace(/;? ?pass allowSoftwareWebgl: true to use it anyway\.?/, '.')
     .replace(
       /\(threads off: wasmThreads is false\)/,
-      '(the two models already keep two cores busy)',
+      '(more cores come from workers of its own, where the page allows)',
     )
     .replace(/\.\.$/, '.');
 }

@@ -87,6 +87,9 @@ async function raceWith(
   }
 }
 
+const seconds = (history: HistoryData, role: 'primer' | 'vanilla') =>
+  (history.train[role].at(-1)!.ms / 1000).toFixed(1);
+
 describe('a model on more than one core (cross-origin isolated page)', () => {
   it('trains each racer on 2 workers on wasm, and learns as with 1', async () => {
     const two = await raceWith(2);
@@ -103,7 +106,7 @@ describe('a model on more than one core (cross-origin isolated page)', () => {
       expect(a.map((p) => p.step)).toEqual([0, 10, 20, 30]);
       expect(b.map((p) => p.step)).toEqual([0, 10, 20, 30]);
       console.log(
-        `[demo cores] ${role}: validation with 2 workers ${a.map((p) => p.loss.toFixed(4)).join(' ')}; with 1 ${b.map((p) => p.loss.toFixed(4)).join(' ')}`,
+        `[demo cores] ${role}: validation with 2 workers ${a.map((p) => p.loss.toFixed(4)).join(' ')} (${seconds(two.history, role)} s of training); with 1 ${b.map((p) => p.loss.toFixed(4)).join(' ')} (${seconds(one.history, role)} s)`,
       );
       // It learned, and learned the same.
       expect(a.at(-1)!.loss).toBeLessThan(a[0]!.loss - 0.3);
