@@ -4,7 +4,11 @@
 import { initBrowserBackend } from '@primer-ez/backend-browser';
 // Registers the kernel gradients training needs.
 import '@primer-ez/tensor-ops';
-import { canShareMemory, startWebWorkers } from '@primer-ez/trainer/web-workers';
+import {
+  canShareMemory,
+  startWebWorkers,
+  type WebWorkerPool,
+} from '@primer-ez/trainer/web-workers';
 import type { ExportedCheckpoint, WorkerApi, WorkerEvent } from '../shared/protocol.js';
 import type { Endpoint } from '../shared/rpc.js';
 import { serve, transfer } from '../shared/rpc.js';
@@ -27,17 +31,22 @@ const api: WorkerApi = {
       wasmThreads: false,
     });
     const cores = corePlan(info.backend, canShareMemory(), navigator.hardwareConcurrency, asked);
-    const replicas =
-      cores.workers > 1
-        ? startWebWorkers({
-            count: cores.workers - 1,
-            create: (i) =>
-              new Worker(new URL('./replica.ts', import.meta.url), {
-                type: 'module',
-                name: `primer-ez replica ${i + 1} (${info.backend})`,
-              }),
-          })
-        : undefined;
+    let replicas: WebWorkerPool | undefined;
+    try {
+      if (cores.workers > 1)
+        replicas = startWebWorkers({
+          count: cores.workers - 1,
+          create: (i) =>
+            new Worker(new URL('./replica.ts', import.meta.url), {
+              type: 'module',
+              name: `primer-ez replica ${i + 1} (${info.backend})`,
+            }),
+        });
+    } catch (error) {
+      // A browser with no workers inside workers: one core, and the details say why.
+      cores.workers = 1;
+      cores.note = `One core per model: no replica workers could start here (${(error as Error).message}).`;
+    }
     const context = watchContext(() => {
       // A warning, not an error: the page reports it and offers to resume.
       console.warn(`primer-ez demo: ${CONTEXT_LOST_MESSAGE}.`);
