@@ -33,10 +33,24 @@ export const ISOLATION_HEADERS = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+/**
+ * Writes the isolation headers into the build as `_headers`, the file Netlify and Cloudflare Pages
+ * read; other hosts are configured by hand (README.md).
+ */
+function isolationHeadersFile(): Plugin {
+  return {
+    name: 'primer-ez-isolation-headers',
+    generateBundle() {
+      const lines = Object.entries(ISOLATION_HEADERS).map(([name, value]) => `  ${name}: ${value}`);
+      this.emitFile({ type: 'asset', fileName: '_headers', source: `/*\n${lines.join('\n')}\n` });
+    },
+  };
+}
+
 export default defineConfig({
   // Relative URLs: the build works from any folder (a static host, a sub-path).
   base: './',
-  plugins: [mobyDick()],
+  plugins: [mobyDick(), isolationHeadersFile()],
   worker: { format: 'es' },
   // Pre-bundle everything the page and the workers import, so the first `dev` visit finds it all
   // bundled: a dependency Vite discovers late (the workers' tfjs-core/dist/register_all_gradients,

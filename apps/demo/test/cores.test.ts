@@ -30,6 +30,10 @@ beforeAll(async () => {
   writeFileSync(textFile, moby.slice(0, 20_000));
   const dist = join(work, 'dist');
   await buildApp(dist);
+  // The build carries the headers for hosts that read `_headers` (Netlify, Cloudflare Pages).
+  expect(readFileSync(join(dist, '_headers'), 'utf8')).toBe(
+    '/*\n  Cross-Origin-Opener-Policy: same-origin\n  Cross-Origin-Embedder-Policy: require-corp\n',
+  );
   site = await serve(dist, ISOLATION_HEADERS);
   browser = await launch(join(work, 'home'));
 }, 180_000);
