@@ -12,14 +12,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomTinyModel, trainTinyModel } from '../test/tiny-model.js';
 import { Rng } from './rng.js';
-import {
-  type GenerateResult,
-  generate,
-  generateText,
-  nextTokenProbabilities,
-  type SampleOptions,
-  sampleNext,
-} from './sample.js';
+import { type GenerateResult, generate, generateText, type SampleOptions } from './sample.js';
+import { nextTokenProbabilities, sampleNext } from './sampling.js';
 
 /** An Rng whose every draw is `u`, to probe the inverse CDF at a chosen point. */
 function fixedRng(u: number): Rng {
