@@ -1,10 +1,18 @@
 import { parseArgs } from 'node:util';
-import { type ConfigInput, resolveConfig } from '@primer-ez/primer-layers';
+import { type ConfigInput, PRESETS, resolveConfig } from '@primer-ez/primer-layers';
 import { UsageError } from './errors.js';
 
 /** A typed flag: its kind decides how the value is parsed and checked. */
 export type Flag =
-  | { type: 'string'; multiple?: boolean; short?: string; description: string; default?: string }
+  | {
+      type: 'string';
+      multiple?: boolean;
+      short?: string;
+      description: string;
+      default?: string;
+      /** What the value is, in the help (`--text FILE`); default `VALUE`. */
+      placeholder?: string;
+    }
   | { type: 'int' | 'float'; description: string; default?: number; min?: number }
   | { type: 'boolean'; description: string; short?: string }
   | { type: 'enum'; values: readonly string[]; description: string; default?: string };
@@ -35,6 +43,9 @@ export function parse(
     if ('short' in flag && flag.short) spec.short = flag.short;
     options[name] = spec;
   }
+  // `--help` wins over any other mistake on the line, so it always shows the help.
+  if ('help' in flags && (argv.includes('--help') || argv.includes('-h')))
+    return { values: { help: true }, positionals: [] };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -79,6 +90,11 @@ function convert(command: string, name: string, flag: Flag, raw: string | string
       return raw;
   }
 }
+
+/** The model sizes of `--preset` (each preset also has a `-vanilla` twin, chosen by `--arch`). */
+export const PRESET_SIZES: readonly string[] = Object.keys(PRESETS).filter(
+  (name) => !name.endsWith('-vanilla'),
+);
 
 /** Every model config key as a typed flag (`--d-model 256`, `--dconv shared`, `--tie-embeddings`). */
 export const CONFIG_FLAGS: Flags = {
@@ -155,19 +171,71 @@ export function checkConfigFile(path: string, json: unknown): Partial<ConfigInpu
   return json as Partial<ConfigInput>;
 }
 
-/** A help text from a command's synopsis and flags. */
-export function help(synopsis: string, flags: Flags): string {
-  const lines = Object.entries(flags).map(([name, flag]) => {
-    const kind =
+/** The width help text is wrapped to (a terminal's default; fixed, so the output is reproducible). */
+export const HELP_WIDTH = 80;
+
+/**
+ * A help text from a command's synopsis (`primer-ez eval --checkpoint DIR …`) and flags: one flag per line, descriptions in one column
+ * (wrapped to {@link HELP_WIDTH}); a flag too long for the column puts its description on the
+ * next line, the way git and clap do.
+ */
+export function help(synopsis: string, flags: Flags, notes?: string): string {
+  const rows = Object.entries(flags).map(([name, flag]) => {
+    const short = 'short' in flag && flag.short ? `-${flag.short}, ` : '';
+    const value =
       flag.type === 'boolean'
         ? ''
         : flag.type === 'enum'
           ? ` ${flag.values.join('|')}`
           : flag.type === 'string'
-            ? ' VALUE'
-            : ` ${flag.type.toUpperCase()}`;
-    const def = 'default' in flag && flag.default !== undefined ? ` (default ${flag.default})` : '';
-    return `  --${name}${kind}`.padEnd(38) + flag.description + def;
+            ? ` ${flag.placeholder ?? 'VALUE'}`
+            : ` ${flag.type === 'int' ? 'N' : 'NUM'}`;
+    const def =
+      'default' in flag && flag.default !== undefined && flag.default !== ''
+        ? ` (default ${flag.default})`
+        : '';
+    return [`  ${short}--${name}${value}`, flag.description + def] as const;
   });
-  return `${synopsis}\n\n${lines.join('\n')}\n`;
+  // Continuation lines are indented under the command, past `usage: `.
+  const usage = wrap(`usage: ${synopsis}`, HELP_WIDTH - 7).join('\n       ');
+  return `${usage}\n\n${columns(rows)}${notes ? `\n${notes}\n` : ''}`;
+}
+
+/** Two aligned columns; a left cell wider than {@link MAX_LEFT} puts its text on the next line. */
+export function columns(rows: readonly (readonly [left: string, text: string])[]): string {
+  const fitting = rows.map(([left]) => left.length).filter((n) => n <= MAX_LEFT);
+  const at = Math.max(0, ...fitting) + 2;
+  const lines: string[] = [];
+  for (const [left, text] of rows) {
+    const wrapped = wrap(text, HELP_WIDTH - at);
+    if (left.length + 2 > at) lines.push(left);
+    else lines.push(left.padEnd(at) + (wrapped.shift() ?? ''));
+    for (const line of wrapped) lines.push(' '.repeat(at) + line);
+  }
+  return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;
+}
+
+/** The widest flag column before descriptions move to their own line. */
+const MAX_LEFT = 30;
+
+/** Splits text into lines of at most `width` characters at spaces (and after the commas of a list too long for a line). */
+export function wrap(text: string, width: number): string[] {
+  // [piece, whether a space comes before it]
+  const pieces = text
+    .split(/\s+/)
+    .filter((w) => w !== '')
+    .flatMap((w) =>
+      (w.length > width ? w.split(/(?<=,)/) : [w]).map((p, i) => [p, i === 0] as const),
+    );
+  const lines: string[] = [];
+  let line = '';
+  for (const [piece, spaced] of pieces) {
+    const next = line === '' ? piece : `${line}${spaced ? ' ' : ''}${piece}`;
+    if (line !== '' && next.length > width) {
+      lines.push(line);
+      line = piece;
+    } else line = next;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
 }

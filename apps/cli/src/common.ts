@@ -1,5 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import {
   type BackendInfo,
   formatBackendInfo,
@@ -7,6 +7,7 @@ import {
   NODE_DEVICES,
   type NodeDevice,
 } from '@primer-ez/backend-node';
+import { type FileReadError, readRegularTextFile } from '@primer-ez/node-io';
 import {
   CheckpointError,
   ConfigError,
@@ -58,7 +59,9 @@ export async function resolveCheckpointDir(path: string): Promise<string> {
     throw new CliError(
       `--checkpoint ${path}: not a directory (a checkpoint is a directory with config.json and model.safetensors).`,
     );
-  if (await exists(join(path, 'config.json'))) return path;
+  // Any entry named config.json (even a link loop or a FIFO) makes this a checkpoint: its
+  // loader then says what is wrong with the file.
+  if (await lstat(join(path, 'config.json')).catch(() => undefined)) return path;
   // A run directory: its latest complete checkpoint (the pointer is validated, never followed outside).
   const latest = await findCheckpoint(path);
   if (latest !== undefined) return latest;
@@ -72,8 +75,14 @@ export async function loadModelAndTokenizer(
   path: string,
 ): Promise<{ model: PrimerModel; tokenizer: Tokenizer; dir: string }> {
   const dir = await resolveCheckpointDir(path);
-  const configText = await readFile(join(dir, 'config.json'), 'utf8').catch(() => {
-    throw new CliError(`--checkpoint ${dir}: config.json is missing.`);
+  const configText = await readRegularTextFile(join(dir, 'config.json'), {
+    maxBytes: 4_000_000,
+  }).catch((error: FileReadError) => {
+    throw new CliError(
+      error.code === 'ENOENT'
+        ? `--checkpoint ${dir}: config.json is missing.`
+        : `--checkpoint ${dir}: ${error.message}.`,
+    );
   });
   let modelType: unknown;
   try {
@@ -101,7 +110,12 @@ export async function loadModelAndTokenizer(
       throw new CliError(`--checkpoint ${dir}: model.safetensors is missing.`);
     throw error;
   }
-  const tokenizer = await loadTokenizerFile(join(dir, 'tokenizer.json'), `--checkpoint ${dir}`);
+  const tokenizerPath = join(dir, 'tokenizer.json');
+  if (!(await exists(tokenizerPath)))
+    throw new CliError(
+      `--checkpoint ${dir}: tokenizer.json is missing; a checkpoint needs the tokenizer it was trained with.`,
+    );
+  const tokenizer = await readTokenizer(tokenizerPath, `--checkpoint ${dir}`);
   if (tokenizer.vocabSize !== model.config.vocab_size) {
     throw new CliError(
       `--checkpoint ${dir}: tokenizer.json has ${tokenizer.vocabSize} tokens but the model's vocab_size is ${model.config.vocab_size}.`,
@@ -110,18 +124,36 @@ export async function loadModelAndTokenizer(
   return { model, tokenizer, dir };
 }
 
-/** Reads a tokenizer.json, with one-line errors (size, file type and UTF-8 checked by the loader). */
-export async function loadTokenizerFile(
-  path: string,
-  what = `--tokenizer ${path}`,
-): Promise<Tokenizer> {
+/**
+ * Reads the tokenizer.json a flag names (`--tokenizer`, `--tokenizer-file`), with one-line errors
+ * that name that flag (size, file type and UTF-8 are checked by the loader).
+ */
+export async function loadTokenizerFile(path: string, flag: string): Promise<Tokenizer> {
   if (!(await exists(path)))
-    throw new CliError(`${what}: ${path} is missing; a checkpoint needs its tokenizer.json.`);
+    throw new CliError(
+      `${flag} ${path}: no such file; give a tokenizer.json (primer-ez tokenizer train writes one).`,
+    );
+  return readTokenizer(path, `${flag} ${path}`);
+}
+
+async function readTokenizer(path: string, what: string): Promise<Tokenizer> {
   try {
     return await loadTokenizer(path);
   } catch (error) {
     throw new CliError(`${what}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * A path as it is shown to the user: relative to the working directory when it lies inside it
+ * (`runs/x/checkpoints/step-000040`, as typed), absolute otherwise — never `../../…` climbing out.
+ */
+export function shownPath(path: string): string {
+  const absolute = resolve(path);
+  const inside = relative(process.cwd(), absolute);
+  return inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)
+    ? absolute
+    : inside;
 }
 
 async function exists(path: string): Promise<boolean> {

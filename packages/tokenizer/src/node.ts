@@ -2,10 +2,10 @@
  * Node.js-only helpers: save and load `tokenizer.json` files. Import from
  * `@primer-ez/tokenizer/node`; the main entry has no `fs` dependency and runs in browsers.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { type FileHandle, open, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FileReadError, readRegularFile, writeFileAtomic } from '@primer-ez/node-io';
 import type { ByteLevelBpeTokenizer } from './byte-level-bpe.js';
 import type { CharTokenizer } from './char-tokenizer.js';
 import { describeValue } from './describe-value.js';
@@ -14,23 +14,8 @@ import { type LoadTokenizerOptions, resolveLoadOptions } from './limits.js';
 import { loadTokenizerJson } from './load.js';
 import type { Tokenizer } from './types.js';
 
-/**
- * Writes `data` to `path` atomically: the data goes to a temporary file in the same directory,
- * which is then renamed over `path`, so readers see either the old file or the complete new one.
- */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const temp = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
-  );
-  try {
-    await writeFile(temp, data, { flag: 'wx' });
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
+/** Writes `data` to `path` atomically (see `@primer-ez/node-io`, the one home of this helper). */
+export { writeFileAtomic };
 
 /** Saves `tokenizer` as a Hugging Face `tokenizer.json` at `path` (atomically). */
 export async function saveTokenizer(tokenizer: Tokenizer, path: string): Promise<void> {
@@ -113,50 +98,23 @@ export async function loadTokenizer(
   }
 }
 
-/** Reads a regular file of at most `maxBytes` bytes, checking the size before reading. */
+/** Reads a regular file of at most `maxBytes` bytes, checked through the open handle before reading. */
 async function readLimited(file: string, maxBytes: number): Promise<Uint8Array> {
-  let handle: FileHandle | undefined;
   try {
-    // Check before opening: opening a named pipe would wait for a writer.
-    if (!(await stat(file)).isFile()) {
+    return await readRegularFile(file, { maxBytes });
+  } catch (error) {
+    if (error instanceof FileReadError && error.code === 'NOT_REGULAR')
       throw new TokenizerError(
         `${JSON.stringify(file)} is not a regular file; give the path of a tokenizer.json file or of its directory`,
       );
-    }
-    handle = await open(file, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
-    const info = await handle.stat();
-    if (!info.isFile()) {
+    if (error instanceof FileReadError && error.code === 'TOO_LARGE')
       throw new TokenizerError(
-        `${JSON.stringify(file)} is not a regular file; give the path of a tokenizer.json file or of its directory`,
-      );
-    }
-    if (info.size > maxBytes) {
-      throw new TokenizerError(
-        `${JSON.stringify(file)} is ${info.size} bytes, more than the limit of ${maxBytes}; ` +
+        `${JSON.stringify(file)} is ${error.size} bytes, more than the limit of ${maxBytes}; ` +
           'if the file is genuine, raise the limit with the maxBytes option',
       );
-    }
-    // Read at most one byte more than allowed, in case the file grew since `stat`.
-    const buffer = new Uint8Array(info.size + 1);
-    let length = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
-      if (bytesRead === 0) break;
-      length += bytesRead;
-      if (length > maxBytes || length === buffer.length) {
-        throw new TokenizerError(
-          `${JSON.stringify(file)} changed while it was read (it grew past ${info.size} bytes); load it again`,
-        );
-      }
-    }
-    return buffer.subarray(0, length);
-  } catch (error) {
-    if (error instanceof TokenizerError) throw error;
     throw new TokenizerError(
       `cannot read tokenizer file ${JSON.stringify(file)}: ${(error as Error).message}`,
     );
-  } finally {
-    await handle?.close();
   }
 }
 

@@ -18,6 +18,7 @@ export {
 } from './data.js';
 export { ReplicaError } from './errors.js';
 export { batchCrossEntropy, type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
+export { DivergenceError, HealthMonitor } from './health.js';
 export { AdamW, type AdamWOptions, clipByGlobalNorm, type OptimParam } from './optim.js';
 export {
   type GradientResult,

@@ -3,6 +3,7 @@
 
 import { ReplicaError } from './errors.js';
 import type { EvalResult } from './evaluate.js';
+import { HealthMonitor } from './health.js';
 import type { ReplicaPool } from './replicas.js';
 import type { CheckpointKind, CheckpointSink } from './state.js';
 import type { Trainer } from './trainer.js';
@@ -98,15 +99,20 @@ export async function trainLoop(trainer: Trainer, o: LoopOptions): Promise<RunEn
     await onEvent?.(event);
   };
   let savedStep = -1;
+  // Only a healthy state is saved (see health.ts): latest and best never name a diverged model.
+  const health = new HealthMonitor(trainer.model.config.vocab_size);
+  let validated: (EvalResult & { step: number }) | undefined;
   const save = async (kind: CheckpointKind) => {
     // A final (or periodic) save right after the best one of the same step would rewrite it.
     if (!sink || (savedStep === trainer.step && kind !== 'best')) return;
+    await health.checkBeforeSave(trainer, validated?.step === trainer.step ? validated : undefined);
     const location = await sink.save(await trainer.snapshot(), kind);
     savedStep = trainer.step;
     await emit({ type: 'checkpoint', step: trainer.step, kind, location });
   };
   const validate = async () => {
     const result = await trainer.validate();
+    validated = { ...result, step: trainer.step };
     const best = result.loss < trainer.bestValLoss;
     if (best) trainer.bestValLoss = result.loss;
     await emit({ type: 'eval', step: trainer.step, best, ...result });
@@ -130,6 +136,7 @@ export async function trainLoop(trainer: Trainer, o: LoopOptions): Promise<RunEn
       }
       const t0 = performance.now();
       const r = await trainer.trainStep();
+      health.observe(r);
       const ms = performance.now() - t0;
       recentMs = trainer.step === firstStep + 1 ? ms : 0.9 * recentMs + 0.1 * ms;
       trainer.elapsedMs = performance.now() - startedAt;

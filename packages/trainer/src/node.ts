@@ -4,6 +4,8 @@
  *
  * ```
  * out/
+ *   run.lock                    the one writer's pid, host and start time (while it runs)
+ *   run.json                    what the run was started with (the corpus: paths, sizes, SHA-256)
  *   metrics.jsonl               one JSON object per line: step, loss | val_loss, lr, tokens_per_s, …
  *   latest.json                 {"checkpoint": "checkpoints/step-000500", "step": 500}
  *   best.json                   the same, for the best validation loss so far
@@ -14,21 +16,25 @@
  * Every checkpoint directory is written under a temporary name, flushed, then renamed into place,
  * and the pointer files are replaced atomically, so an interrupted save never damages what was
  * already saved. Each checkpoint directory is also a plain model checkpoint (`loadCheckpoint`).
+ * A run directory has one writer at a time (`run.lock`); every file is read through
+ * `@primer-ez/node-io`'s bounded reads, so a FIFO or a device in place of a file fails at once.
  */
-import { randomBytes } from 'node:crypto';
-import {
-  access,
-  appendFile,
-  constants,
-  mkdir,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-} from 'node:fs/promises';
+import { access, appendFile, constants, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { writeFileAtomic } from '@primer-ez/primer-layers/node';
+import {
+  DirectoryLock,
+  type FileReadError,
+  LOCK_FILE,
+  LockedError,
+  MAX_BUFFER_BYTES,
+  readRegularFile,
+  readRegularTextFile,
+  syncDirectory,
+  tempIsAbandoned,
+  tempName,
+  tempOwner,
+  writeFileAtomic,
+} from '@primer-ez/node-io';
 import type { CheckpointKind, CheckpointSink, TrainEvent, TrainerSnapshot } from './trainer.js';
 
 export const FILES = {
@@ -41,7 +47,7 @@ export const FILES = {
 
 /** Writes a snapshot as a checkpoint directory, atomically (temporary directory, then rename). */
 export async function writeSnapshotDir(dir: string, snapshot: TrainerSnapshot): Promise<void> {
-  const temp = `${dir}.tmp-${randomBytes(4).toString('hex')}`;
+  const temp = tempName(dir, 'dir');
   await mkdir(temp, { recursive: true });
   try {
     await writeFileAtomic(join(temp, FILES.weights), snapshot.model.weights);
@@ -51,85 +57,207 @@ export async function writeSnapshotDir(dir: string, snapshot: TrainerSnapshot): 
     await writeFileAtomic(join(temp, FILES.optimizer), snapshot.optimizer);
     await writeFileAtomic(join(temp, FILES.state), `${JSON.stringify(snapshot.state, null, 2)}\n`);
     if (await exists(dir)) {
-      const old = `${dir}.old-${randomBytes(4).toString('hex')}`;
+      const old = tempName(dir, 'dir').replace('.tmp-', '.old-');
       await rename(dir, old);
       await rename(temp, dir);
       await rm(old, { recursive: true, force: true });
     } else {
       await rename(temp, dir);
     }
+    await syncDirectory(join(dir, '..'));
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
     throw error;
   }
 }
 
-/** Reads a checkpoint directory written by {@link writeSnapshotDir}. */
+/** The largest file of each kind a checkpoint read accepts. */
+const CAPS = {
+  [FILES.config]: 4_000_000,
+  [FILES.weights]: MAX_BUFFER_BYTES,
+  [FILES.tokenizer]: 128 * 2 ** 20,
+  [FILES.state]: 4_000_000,
+  [FILES.optimizer]: MAX_BUFFER_BYTES,
+} as const;
+
+/**
+ * Reads a checkpoint directory written by {@link writeSnapshotDir}. Each file is opened once and
+ * must be a regular file within its cap (see `@primer-ez/node-io`); errors are one line naming it.
+ */
 export async function readSnapshotDir(dir: string): Promise<TrainerSnapshot> {
-  const read = (name: string) => readFile(join(dir, name));
-  const missing = (name: string) => (error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') {
-      throw new Error(
-        `${dir} has no ${name}: it is not a resumable checkpoint (was it saved by primer-ez train?).`,
-      );
+  const read = async (name: keyof typeof CAPS) => {
+    try {
+      return await readRegularFile(join(dir, name), { maxBytes: CAPS[name] });
+    } catch (error) {
+      if ((error as FileReadError).code === 'ENOENT')
+        throw new Error(
+          `${dir} has no ${name}: it is not a resumable checkpoint (was it saved by primer-ez train?).`,
+        );
+      throw error;
     }
-    throw error;
   };
-  const [config, weights, state, optimizer] = await Promise.all([
-    read(FILES.config).catch(missing(FILES.config)),
-    read(FILES.weights).catch(missing(FILES.weights)),
-    read(FILES.state).catch(missing(FILES.state)),
-    read(FILES.optimizer).catch(missing(FILES.optimizer)),
-  ]);
+  const config = await read(FILES.config);
+  const weights = await read(FILES.weights);
+  const state = await read(FILES.state);
+  const optimizer = await read(FILES.optimizer);
+  let parsedState: unknown;
+  try {
+    parsedState = JSON.parse(state.toString('utf8'));
+  } catch {
+    throw new Error(`${join(dir, FILES.state)} is not valid JSON; the checkpoint is damaged.`);
+  }
   const snapshot: TrainerSnapshot = {
     model: { config: config.toString('utf8'), weights: bytes(weights) },
-    state: JSON.parse(state.toString('utf8')),
+    state: parsedState as TrainerSnapshot['state'],
     optimizer: bytes(optimizer),
   };
-  const tokenizer = await readFile(join(dir, FILES.tokenizer), 'utf8').catch(() => undefined);
-  if (tokenizer !== undefined) snapshot.tokenizer = tokenizer;
+  const tokenizer = await read(FILES.tokenizer).catch((error: Error) => {
+    if (/has no tokenizer\.json/.test(error.message)) return undefined;
+    throw error;
+  });
+  if (tokenizer !== undefined) snapshot.tokenizer = tokenizer.toString('utf8');
   return snapshot;
+}
+
+/** How {@link RunDirectory.open} treats a directory that already holds a run. */
+export type OpenMode =
+  /** Continue what is there (the default; `--resume`). */
+  | 'resume'
+  /** Refuse a directory that already holds a run's files (a fresh `train`). */
+  | 'fresh'
+  /** Delete the run's files (metrics, pointers, checkpoints, run.json) and start over. */
+  | 'overwrite';
+
+/** Why a run directory cannot be used; `code` tells the cases apart. */
+export class RunDirectoryError extends Error {
+  override name = 'RunDirectoryError';
+  constructor(
+    message: string,
+    readonly code: 'LOCKED' | 'NOT_EMPTY' | 'NOT_WRITABLE',
+  ) {
+    super(message);
+  }
+}
+
+/** `run.json`: what a run was started with, so that a resume can check it gets the same. */
+export interface RunInfo {
+  format: 'primer-ez-run';
+  version: 1;
+  /** The training corpus: its source, and each file's path, size and SHA-256. */
+  corpus?: CorpusRecord;
+  /** Settings of the run's caller that a resume reuses unless given again (e.g. the CLI's cadence). */
+  settings?: Record<string, string | number | boolean>;
+}
+
+/** A corpus as recorded in `run.json`. */
+export interface CorpusRecord {
+  /** Where the text came from, for people (`Moby-Dick (embedded…)`, file paths). */
+  source: string;
+  /** The text files in order (absolute paths); empty for the embedded corpus. */
+  files: { path: string; size: number; sha256: string }[];
+}
+
+/** The files of a run that make a directory "hold a run". */
+const RUN_FILES = ['metrics.jsonl', 'latest.json', 'best.json', 'run.json'];
+
+/**
+ * The run files `dir` holds (pointers, metrics, run.json, checkpoints), without locking or
+ * creating anything: empty when there is no run there. {@link RunDirectory.open} with
+ * `mode: 'fresh'` makes the same check under the lock.
+ */
+export async function runFilesIn(dir: string): Promise<string[]> {
+  const top = (await readdir(dir).catch(() => [] as string[])).filter((n) => RUN_FILES.includes(n));
+  const checkpoints = (await readdir(join(dir, 'checkpoints')).catch(() => [] as string[])).map(
+    (n) => `checkpoints/${n}`,
+  );
+  return [...top, ...checkpoints];
 }
 
 /**
  * A run directory: the checkpoint sink of a training run, its pointers and its metrics log.
- * Keeps the `keep` most recent periodic checkpoints, plus the best and the latest.
+ * Keeps the `keep` most recent periodic checkpoints, plus the best and the latest. An open run
+ * directory holds its lock (`run.lock`) until {@link RunDirectory.close} or the process ends.
  */
 export class RunDirectory implements CheckpointSink {
   private constructor(
     readonly dir: string,
     readonly keep: number,
+    private readonly lock: DirectoryLock,
   ) {}
 
-  /** Opens (creating if needed) a run directory, failing early with a clear message if it is not writable. */
-  static async open(dir: string, { keep = 3 }: { keep?: number } = {}): Promise<RunDirectory> {
+  /**
+   * Opens (creating if needed) a run directory and takes its lock, failing early with a clear
+   * message if it is not writable, is held by another live process (`LOCKED`, naming it), or —
+   * with `mode: 'fresh'` — already holds a run (`NOT_EMPTY`).
+   */
+  static async open(
+    dir: string,
+    { keep = 3, mode = 'resume' }: { keep?: number; mode?: OpenMode } = {},
+  ): Promise<RunDirectory> {
     const path = resolve(dir);
     try {
       await mkdir(join(path, 'checkpoints'), { recursive: true });
       await access(path, constants.W_OK);
     } catch (error) {
-      throw new Error(
+      throw new RunDirectoryError(
         `cannot write the run directory ${path}: ${(error as Error).message}; choose another --out.`,
+        'NOT_WRITABLE',
       );
     }
-    const run = new RunDirectory(path, keep);
-    await run.repair();
+    let lock: DirectoryLock;
+    try {
+      lock = await DirectoryLock.acquire(path);
+    } catch (error) {
+      if (error instanceof LockedError) throw new RunDirectoryError(error.message, 'LOCKED');
+      throw error;
+    }
+    const run = new RunDirectory(path, keep, lock);
+    try {
+      if (mode === 'fresh') {
+        const found = await runFilesIn(path);
+        if (found.length > 0)
+          throw new RunDirectoryError(
+            `${path} already holds a run (${found.slice(0, 3).join(', ')}${found.length > 3 ? ', …' : ''})`,
+            'NOT_EMPTY',
+          );
+      }
+      if (mode === 'overwrite') await run.clear();
+      await run.repair();
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
     return run;
+  }
+
+  /** Gives up the lock; the directory stays as it is. */
+  close(): Promise<void> {
+    return this.lock.release();
+  }
+
+  private async clear(): Promise<void> {
+    for (const name of RUN_FILES) await rm(join(this.dir, name), { force: true });
+    const checkpoints = join(this.dir, 'checkpoints');
+    for (const name of await readdir(checkpoints))
+      await rm(join(checkpoints, name), { recursive: true, force: true });
   }
 
   /**
    * Undoes what a save killed part-way leaves behind: temporary checkpoint directories and files
    * are removed, and a checkpoint moved aside to be replaced (`step-N.old-*`) whose replacement
-   * never landed is moved back.
+   * never landed is moved back. Only debris of this process or of a process that is provably
+   * dead is touched (the names carry the writer's pid); names without a pid come from versions
+   * that took no lock, and are removed since this process now holds the directory's lock.
    */
   private async repair(): Promise<void> {
+    const abandoned = (name: string) => tempOwner(name)?.pid === undefined || tempIsAbandoned(name);
     const checkpoints = join(this.dir, 'checkpoints');
-    const names = await readdir(checkpoints);
-    for (const name of names) {
+    for (const name of await readdir(checkpoints)) {
       const path = join(checkpoints, name);
-      if (/\.tmp-[0-9a-f]+$/.test(name)) await rm(path, { recursive: true, force: true });
-      const old = /^(step-\d+)\.old-[0-9a-f]+$/.exec(name);
-      if (old) {
+      if (/\.tmp-[0-9a-f-]+$/.test(name) && abandoned(name))
+        await rm(path, { recursive: true, force: true });
+      const old = /^(step-\d+)\.old-(?:(\d+)-)?[0-9a-f]+$/.exec(name);
+      if (old && abandoned(name.replace('.old-', '.tmp-'))) {
         const target = join(checkpoints, old[1]!);
         if (await isCheckpoint(target)) await rm(path, { recursive: true, force: true });
         else {
@@ -139,7 +267,8 @@ export class RunDirectory implements CheckpointSink {
       }
     }
     for (const name of await readdir(this.dir))
-      if (/\.[0-9a-f]{12}\.tmp$/.test(name)) await rm(join(this.dir, name), { force: true });
+      if (name.endsWith('.tmp') && name !== LOCK_FILE && tempOwner(name) && abandoned(name))
+        await rm(join(this.dir, name), { force: true });
   }
 
   async save(snapshot: TrainerSnapshot, kind: CheckpointKind): Promise<string> {
@@ -158,10 +287,75 @@ export class RunDirectory implements CheckpointSink {
     return findCheckpoint(this.dir, pointer);
   }
 
+  /**
+   * The checkpoints a resume may start from, newest first: the one `latest.json` names, then
+   * every `checkpoints/step-N` by descending step. A caller tries them in order and keeps the
+   * first that loads (see {@link restoreNewest}).
+   */
+  async resumeCandidates(): Promise<string[]> {
+    const named = await pointerTarget(this.dir, 'latest');
+    const steps = (await readdir(join(this.dir, 'checkpoints')).catch(() => [] as string[]))
+      .filter((d) => /^step-\d+$/.test(d))
+      .sort()
+      .reverse()
+      .map((d) => join(this.dir, 'checkpoints', d));
+    return [...new Set([...(named !== undefined ? [named] : []), ...steps])];
+  }
+
   /** Appends events as JSON lines to `metrics.jsonl` (step and eval events). */
   async log(event: TrainEvent): Promise<void> {
     const line = metricsLine(event);
     if (line) await appendFile(join(this.dir, 'metrics.jsonl'), `${line}\n`);
+  }
+
+  /**
+   * Cuts `metrics.jsonl` back to the lines of steps ≤ `step` (the checkpoint a resume starts
+   * from), dropping the lines of steps that will be trained again and a line cut short by a
+   * kill, so that no step appears twice. Returns how many lines were dropped.
+   */
+  async truncateMetrics(step: number): Promise<number> {
+    const path = join(this.dir, 'metrics.jsonl');
+    let text: string;
+    try {
+      text = await readRegularTextFile(path, { maxBytes: MAX_BUFFER_BYTES });
+    } catch (error) {
+      if ((error as FileReadError).code === 'ENOENT') return 0;
+      throw error;
+    }
+    const lines = text.split('\n').filter((l) => l !== '');
+    const kept = lines.filter((line) => {
+      try {
+        const s = (JSON.parse(line) as { step?: unknown }).step;
+        return typeof s === 'number' && s <= step;
+      } catch {
+        return false;
+      }
+    });
+    if (kept.length === lines.length && (text === '' || text.endsWith('\n'))) return 0;
+    await writeFileAtomic(path, kept.length > 0 ? `${kept.join('\n')}\n` : '');
+    return lines.length - kept.length;
+  }
+
+  /** `run.json`, or undefined for a run started before it was written (or without one). */
+  async readInfo(): Promise<RunInfo | undefined> {
+    let text: string;
+    try {
+      text = await readRegularTextFile(join(this.dir, 'run.json'), { maxBytes: 16 * 2 ** 20 });
+    } catch (error) {
+      if ((error as FileReadError).code === 'ENOENT') return undefined;
+      throw error;
+    }
+    try {
+      const info = JSON.parse(text) as RunInfo;
+      if (info?.format === 'primer-ez-run') return info;
+    } catch {}
+    throw new Error(`${join(this.dir, 'run.json')} is not a primer-ez run.json; it is damaged.`);
+  }
+
+  /** Writes `run.json` (atomically). */
+  async writeInfo(info: Omit<RunInfo, 'format' | 'version'>): Promise<void> {
+    const full: RunInfo = { format: 'primer-ez-run', version: 1, ...info };
+    await writeFileAtomic(join(this.dir, 'run.json'), `${JSON.stringify(full, null, 2)}\n`);
   }
 
   private async prune(): Promise<void> {
@@ -179,6 +373,33 @@ export class RunDirectory implements CheckpointSink {
       .filter((d) => !keepers.has(d));
     await Promise.all(stale.map((d) => rm(d, { recursive: true, force: true })));
   }
+}
+
+/**
+ * Restores the newest checkpoint of `candidates` that loads: each is read (bounded, see
+ * {@link readSnapshotDir}) and handed to `restore`, which checks it (CRC, parse, finite weights)
+ * by building from it; the first that succeeds wins. Returns it with the ones skipped and why
+ * (one line each), or throws naming every failure when none loads.
+ */
+export async function restoreNewest<T>(
+  candidates: readonly string[],
+  restore: (snapshot: TrainerSnapshot, dir: string) => T | Promise<T>,
+): Promise<{ value: T; dir: string; skipped: { dir: string; reason: string }[] }> {
+  const skipped: { dir: string; reason: string }[] = [];
+  for (const dir of candidates) {
+    try {
+      const value = await restore(await readSnapshotDir(dir), dir);
+      return { value, dir, skipped };
+    } catch (error) {
+      const message = (error as Error).message.split('\n')[0] ?? String(error);
+      skipped.push({ dir, reason: message });
+    }
+  }
+  throw new Error(
+    skipped.length === 0
+      ? 'there is no checkpoint to resume from'
+      : `no checkpoint loads: ${skipped.map((s) => `${relative(process.cwd(), s.dir) || s.dir}: ${s.reason}`).join('; ')}`,
+  );
 }
 
 /**
@@ -233,7 +454,9 @@ export async function findCheckpoint(
 
 async function pointerTarget(dir: string, pointer: 'latest' | 'best'): Promise<string | undefined> {
   try {
-    const { checkpoint } = JSON.parse(await readFile(join(dir, `${pointer}.json`), 'utf8'));
+    const { checkpoint } = JSON.parse(
+      await readRegularTextFile(join(dir, `${pointer}.json`), { maxBytes: 4096 }),
+    );
     if (typeof checkpoint !== 'string' || !/^checkpoints\/step-\d+$/.test(checkpoint))
       return undefined;
     return join(dir, checkpoint);

@@ -2,14 +2,14 @@ import { initBackend, NODE_DEVICES } from '@primer-ez/backend-node';
 import { Decoder, PrimerModel, presetConfig } from '@primer-ez/primer-layers';
 import { type ReplicaPool, splitTokens, Trainer } from '@primer-ez/trainer';
 import * as tf from '@tensorflow/tfjs-core';
-import { type Flags, help, parse } from '../args.js';
+import { type Flags, help, PRESET_SIZES, parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { resolveWorkers, startReplicas, WORKERS_FLAG } from '../workers.js';
 
 export const BENCH_FLAGS: Flags = {
   preset: {
     type: 'enum',
-    values: ['tiny', 'small', 'labml'],
+    values: PRESET_SIZES,
     default: 'small',
     description: 'model size',
   },

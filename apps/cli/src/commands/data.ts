@@ -5,7 +5,7 @@ import {
   prepareTokenDataset,
   type TokenizerSpec,
 } from '@primer-ez/trainer/node';
-import { type Flags, help, parse } from '../args.js';
+import { columns, type Flags, help, parse } from '../args.js';
 import { loadTokenizerFile } from '../common.js';
 import { corpusProgress, textError } from '../corpus.js';
 import { CliError, UsageError } from '../errors.js';
@@ -14,6 +14,7 @@ export const PREPARE_FLAGS: Flags = {
   text: {
     type: 'string',
     multiple: true,
+    placeholder: 'FILE',
     description: 'text file (repeatable; joined with a newline)',
   },
   tokenizer: {
@@ -24,6 +25,7 @@ export const PREPARE_FLAGS: Flags = {
   },
   'tokenizer-file': {
     type: 'string',
+    placeholder: 'FILE',
     description: 'use an existing tokenizer.json instead of training one',
   },
   'vocab-size-bpe': {
@@ -44,7 +46,7 @@ export const PREPARE_FLAGS: Flags = {
     default: 0.1,
     description: 'the last fraction of the token stream validates (as primer-ez train)',
   },
-  out: { type: 'string', description: 'dataset directory to write' },
+  out: { type: 'string', placeholder: 'DIR', description: 'dataset directory to write' },
   force: { type: 'boolean', description: 'replace --out if it is not empty' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
@@ -59,10 +61,14 @@ export async function data(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub === 'prepare') return prepare(rest);
   if (sub === '--help' || sub === '-h') {
-    process.stdout.write(`usage: primer-ez data prepare [flags]\n\n  ${SYNOPSIS}\n`);
+    process.stdout.write(
+      `usage: primer-ez data prepare [flags]\n\n${columns([['  prepare', 'tokenize text once into a token dataset (train --data DIR)']])}\nprimer-ez data prepare --help shows its flags.\n`,
+    );
     return;
   }
-  throw new UsageError(`data: expected 'prepare', got ${JSON.stringify(sub ?? '')}.`);
+  throw new UsageError(
+    `data: expected 'prepare', got ${JSON.stringify(sub ?? '')} (see primer-ez data --help).`,
+  );
 }
 
 async function prepare(argv: string[]): Promise<void> {

@@ -7,15 +7,33 @@ import { FileTokenSource, tokenDtype, tokenizeToFile } from '@primer-ez/trainer/
 import { type Flags, help, parse } from '../args.js';
 import { BACKEND_FLAG, loadModelAndTokenizer, setupBackend } from '../common.js';
 import { corpusProgress, textError } from '../corpus.js';
-import { CliError, UsageError } from '../errors.js';
+import {
+  CliError,
+  EVAL_OPTION_FLAGS,
+  inFlagTerms,
+  UsageError,
+  unknownCharacterFix,
+} from '../errors.js';
+import { stdinAsFile } from '../stdio.js';
 import { interruptible } from '../token-data.js';
 
 export const EVAL_FLAGS: Flags = {
   checkpoint: {
     type: 'string',
+    placeholder: 'DIR',
     description: 'checkpoint directory, or a run directory (its latest checkpoint)',
   },
-  text: { type: 'string', multiple: true, description: 'text file(s) to score' },
+  text: {
+    type: 'string',
+    multiple: true,
+    placeholder: 'FILE',
+    description: 'text file to score (repeatable; - reads stdin)',
+  },
+  'seq-len': {
+    type: 'int',
+    min: 1,
+    description: "window length (default: the model's max_seq_len)",
+  },
   'batch-size': { type: 'int', min: 1, default: 16, description: 'windows per forward pass' },
   json: { type: 'boolean', description: 'print the result as JSON' },
   ...BACKEND_FLAG,
@@ -24,7 +42,7 @@ export const EVAL_FLAGS: Flags = {
 
 /**
  * `primer-ez eval`: mean next-token cross-entropy, perplexity and bits per token over consecutive
- * non-overlapping windows of max_seq_len (the trainer's `evaluate` definition).
+ * non-overlapping windows of `--seq-len` (default max_seq_len; the trainer's `evaluate` definition).
  */
 export async function evaluate(argv: string[]): Promise<void> {
   const { values: v, positionals } = parse('eval', argv, EVAL_FLAGS);
@@ -39,9 +57,16 @@ export async function evaluate(argv: string[]): Promise<void> {
       `eval: unexpected argument ${JSON.stringify(positionals[0])}; use --text.`,
     );
   if (v.checkpoint === undefined) throw new UsageError('eval: --checkpoint DIR is required.');
-  if (v.text === undefined) throw new UsageError('eval: --text FILE is required.');
+  if (v.text === undefined)
+    throw new UsageError('eval: --text FILE is required (--text - reads stdin).');
   await setupBackend(v.backend as string, Boolean(v.json));
   const { model, tokenizer, dir } = await loadModelAndTokenizer(v.checkpoint as string);
+  const maxSeqLen = model.config.max_seq_len;
+  const seqLen = (v['seq-len'] as number | undefined) ?? maxSeqLen;
+  if (seqLen > maxSeqLen)
+    throw new UsageError(
+      `eval: --seq-len ${seqLen} exceeds the model's max_seq_len ${maxSeqLen}; use --seq-len ${maxSeqLen} or less.`,
+    );
   // The text is tokenized in chunks into a temporary token file, read back window by window.
   const scratch = await mkdtemp(join(tmpdir(), 'primer-ez-eval-'));
   let tokens: FileTokenSource | undefined;
@@ -49,22 +74,34 @@ export async function evaluate(argv: string[]): Promise<void> {
   let chars: number;
   try {
     const path = join(scratch, 'tokens.bin');
+    const stdin = join(scratch, 'stdin.txt');
+    const paths = await stdinAsFile(v.text as string[], stdin);
     const dtype = tokenDtype(tokenizer.vocabSize);
     const { tokens: count } = await interruptible((signal) =>
-      tokenizeToFile(path, {
-        paths: v.text as string[],
-        tokenizer,
-        dtype,
-        onProgress: corpusProgress(),
-        signal,
-      }).catch((error) => textError(error, 'eval')),
+      tokenizeToFile(path, { paths, tokenizer, dtype, onProgress: corpusProgress(), signal }).catch(
+        (error) => {
+          // Messages name what the user typed: `-`, not the scratch copy of stdin.
+          if (error instanceof Error)
+            error.message = unknownCharacterFix(
+              error.message.replaceAll(stdin, '-'),
+              'score text in the characters the model was trained on (a model trained with --tokenizer bpe takes any text).',
+            );
+          return textError(error, 'eval');
+        },
+      ),
     );
+    if (count < seqLen + 1)
+      throw new CliError(
+        `eval: --text ${(v.text as string[]).join(' ')} holds ${count} tokens, fewer than one window of ${seqLen + 1} ` +
+          `(--seq-len ${seqLen}, plus the next token); score more text${count >= 2 ? ` or use a shorter --seq-len (at most ${count - 1})` : ''}.`,
+      );
     tokens = new FileTokenSource(path, dtype, tokenizer.vocabSize, count);
-    result = await evaluateModel(model, tokens, { batchSize: v['batch-size'] as number }).catch(
-      (error: Error) => {
-        throw new CliError(`eval: ${error.message}`);
-      },
-    );
+    result = await evaluateModel(model, tokens, {
+      seqLen,
+      batchSize: v['batch-size'] as number,
+    }).catch((error: Error) => {
+      throw new CliError(`eval: ${inFlagTerms(error.message, EVAL_OPTION_FLAGS)}`);
+    });
     chars = charsScored(tokenizer, tokens, result.tokens);
   } finally {
     tokens?.close();
@@ -78,7 +115,7 @@ export async function evaluate(argv: string[]): Promise<void> {
     bits_per_char: (result.loss * result.tokens) / Math.LN2 / chars,
     tokens: result.tokens,
     windows: result.windows,
-    window: model.config.max_seq_len,
+    window: seqLen,
   };
   if (v.json) process.stdout.write(`${JSON.stringify(out)}\n`);
   else {

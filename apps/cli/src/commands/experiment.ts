@@ -1,10 +1,11 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { readRegularTextFile } from '@primer-ez/node-io';
 import { type PrimerConfig, PrimerModel, presetConfig } from '@primer-ez/primer-layers';
 import { trainCharTokenizer } from '@primer-ez/tokenizer';
 import { splitTokens, Trainer } from '@primer-ez/trainer';
 import { RunDirectory } from '@primer-ez/trainer/node';
-import { type Flags, help, parse } from '../args.js';
+import { type Flags, help, PRESET_SIZES, parse } from '../args.js';
 import { BACKEND_FLAG, setupBackend } from '../common.js';
 import { readCorpus } from '../corpus.js';
 import { UsageError } from '../errors.js';
@@ -37,7 +38,7 @@ export const EXPERIMENT_FLAGS: Flags = {
   },
   preset: {
     type: 'enum',
-    values: ['tiny', 'small', 'labml'],
+    values: PRESET_SIZES,
     default: 'small',
     description: 'model size',
   },
@@ -199,6 +200,7 @@ export async function experiment(argv: string[]): Promise<void> {
         },
       });
       bar.done();
+      await run.close();
       curve.seconds = trainer.elapsedMs / 1000;
       curves.set(arm, curve);
       await writeFile(
@@ -289,7 +291,9 @@ async function readFinishedArm(
 ): Promise<Curve | null> {
   let parsed: FinishedArm;
   try {
-    parsed = JSON.parse(await readFile(join(out, arm, FINISHED), 'utf8')) as FinishedArm;
+    parsed = JSON.parse(
+      await readRegularTextFile(join(out, arm, FINISHED), { maxBytes: 16 * 2 ** 20 }),
+    ) as FinishedArm;
   } catch {
     return null;
   }

@@ -1,14 +1,28 @@
 import { generate as generateStream } from '@primer-ez/trainer';
 import { type Flags, help, parse } from '../args.js';
 import { BACKEND_FLAG, loadModelAndTokenizer, setupBackend } from '../common.js';
-import { CliError, UsageError } from '../errors.js';
+import {
+  CliError,
+  inFlagTerms,
+  SAMPLING_OPTION_FLAGS,
+  UsageError,
+  unknownCharacterFix,
+} from '../errors.js';
+import { stopOnSignals } from '../signals.js';
+import { readStdin } from '../stdio.js';
 
 export const GENERATE_FLAGS: Flags = {
   checkpoint: {
     type: 'string',
+    placeholder: 'DIR',
     description: 'checkpoint directory, or a run directory (its latest checkpoint)',
   },
-  prompt: { type: 'string', default: '', description: 'text to continue' },
+  prompt: {
+    type: 'string',
+    placeholder: 'TEXT',
+    default: '',
+    description: 'text to continue (- reads it from stdin)',
+  },
   'max-new-tokens': {
     type: 'int',
     min: 0,
@@ -35,7 +49,12 @@ export const GENERATE_FLAGS: Flags = {
     description: 'CTRL repetition penalty (1: off)',
   },
   seed: { type: 'int', min: 0, description: 'seed for reproducible sampling' },
-  stop: { type: 'string', multiple: true, description: 'stop string (repeatable)' },
+  stop: {
+    type: 'string',
+    multiple: true,
+    placeholder: 'TEXT',
+    description: 'stop when this text appears (repeatable)',
+  },
   'no-cache': {
     type: 'boolean',
     description: 'recompute the full forward pass per token (slower)',
@@ -60,16 +79,24 @@ export async function generate(argv: string[]): Promise<void> {
       `generate: unexpected argument ${JSON.stringify(positionals[0])}; use --prompt.`,
     );
   if (v.checkpoint === undefined) throw new UsageError('generate: --checkpoint DIR is required.');
+  const prompt = v.prompt === '-' ? (await readStdin()).toString('utf8') : (v.prompt as string);
+  if (prompt === '')
+    throw new UsageError(
+      `generate: --prompt${v.prompt === '-' ? ' - (stdin)' : ''} is empty; give some text to continue.`,
+    );
   await setupBackend(v.backend as string, true);
   const { model, tokenizer } = await loadModelAndTokenizer(v.checkpoint as string);
-  const prompt = v.prompt as string;
-  if (prompt === '')
-    throw new UsageError('generate: --prompt is empty; give some text to continue.');
-  const controller = new AbortController();
-  process.once('SIGINT', () => controller.abort());
   let stream: ReturnType<typeof generateStream>;
   try {
     tokenizer.encode(prompt);
+  } catch (error) {
+    throw new CliError(
+      `generate: --prompt: ${unknownCharacterFix((error as Error).message, "the checkpoint's tokenizer only knows the characters of the text it was trained on; leave it out of the prompt (a model trained with --tokenizer bpe takes any text).")}`,
+    );
+  }
+  // Ctrl-C stops the stream: what was generated is written, then the exit status is 130.
+  const interrupt = stopOnSignals();
+  try {
     stream = generateStream(model, tokenizer, prompt, {
       maxNewTokens: v['max-new-tokens'] as number,
       temperature: v.temperature as number,
@@ -79,13 +106,18 @@ export async function generate(argv: string[]): Promise<void> {
       ...(v.seed !== undefined ? { seed: v.seed as number } : {}),
       ...(v.stop ? { stop: v.stop as string[] } : {}),
       useCache: !v['no-cache'],
-      signal: controller.signal,
+      signal: interrupt.signal,
     });
   } catch (error) {
-    throw new CliError(`generate: ${(error as Error).message}`);
+    interrupt.release();
+    throw new CliError(`generate: ${inFlagTerms((error as Error).message, SAMPLING_OPTION_FLAGS)}`);
   }
-  process.stdout.write(prompt);
-  for await (const piece of stream) process.stdout.write(piece);
-  process.stdout.write('\n');
-  model.dispose();
+  try {
+    process.stdout.write(prompt);
+    for await (const piece of stream) process.stdout.write(piece);
+    process.stdout.write('\n');
+  } finally {
+    interrupt.release();
+    model.dispose();
+  }
 }

@@ -8,6 +8,7 @@ import { UsageError } from '../errors.js';
 export const INFO_FLAGS: Flags = {
   checkpoint: {
     type: 'string',
+    placeholder: 'DIR',
     description: 'checkpoint directory, or a run directory (its latest checkpoint)',
   },
   json: { type: 'boolean', description: 'print as JSON' },
@@ -17,7 +18,8 @@ export const INFO_FLAGS: Flags = {
 /** `primer-ez info`: a checkpoint's config, parameter count, size and tokenizer. */
 export async function info(argv: string[]): Promise<void> {
   const { values: v } = parse('info', argv, INFO_FLAGS);
-  if (v.help) return void process.stdout.write(help('primer-ez info --checkpoint DIR', INFO_FLAGS));
+  if (v.help)
+    return void process.stdout.write(help('primer-ez info --checkpoint DIR [--json]', INFO_FLAGS));
   if (v.checkpoint === undefined) throw new UsageError('info: --checkpoint DIR is required.');
   await setupBackend('cpu', true);
   const { model, tokenizer, dir } = await loadModelAndTokenizer(v.checkpoint as string);

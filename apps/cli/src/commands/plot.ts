@@ -1,5 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
+import { type FileReadError, MAX_BUFFER_BYTES, readRegularTextFile } from '@primer-ez/node-io';
 import { type Flags, help, parse } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import { lossChart, type Series } from '../svg.js';
@@ -7,7 +8,9 @@ import { lossChart, type Series } from '../svg.js';
 export const PLOT_FLAGS: Flags = {
   out: {
     type: 'string',
-    description: 'output SVG (default: RUN_DIR/loss.svg, or loss.svg for several runs)',
+    placeholder: 'FILE',
+    description:
+      'output SVG, - for stdout (default: RUN_DIR/loss.svg, or loss.svg for several runs)',
   },
   x: {
     type: 'enum',
@@ -21,7 +24,7 @@ export const PLOT_FLAGS: Flags = {
     default: 0.9,
     description: 'EMA smoothing of the training loss (0: none)',
   },
-  title: { type: 'string', default: 'Loss', description: 'chart title' },
+  title: { type: 'string', placeholder: 'TEXT', default: 'Loss', description: 'chart title' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
@@ -38,11 +41,15 @@ export async function plot(argv: string[]): Promise<void> {
   const series: Series[] = [];
   for (const run of runs) {
     const path = join(run, 'metrics.jsonl');
-    const text = await readFile(path, 'utf8').catch(() => {
-      throw new CliError(
-        `plot: ${path} not found; is ${run} a run directory made by primer-ez train?`,
-      );
-    });
+    const text = await readRegularTextFile(path, { maxBytes: MAX_BUFFER_BYTES }).catch(
+      (error: FileReadError) => {
+        throw new CliError(
+          error.code === 'ENOENT'
+            ? `plot: ${path} not found; is ${run} a run directory made by primer-ez train?`
+            : `plot: ${error.message}.`,
+        );
+      },
+    );
     const rows = text
       .split('\n')
       .filter((l) => l.trim() !== '')
@@ -94,8 +101,9 @@ export async function plot(argv: string[]): Promise<void> {
     xLabel: byTime ? 'seconds' : 'step',
     yLabel: 'loss (nats/token)',
   });
+  if (out === '-') return void process.stdout.write(svg);
   await writeFile(out, svg).catch((error: Error) => {
-    throw new CliError(`plot: cannot write ${out}: ${error.message}`);
+    throw new CliError(`plot: cannot write --out ${out}: ${error.message}`);
   });
   process.stderr.write(`wrote ${out}\n`);
 }
