@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InputError, type KVCache, type PrimerModel } from './model.js';
+import type { KVCache } from './cache.js';
+import { InputError } from './inputs.js';
+import type { PrimerModel } from './model.js';
 
 /** Options of a {@link Decoder}. */
 export interface DecoderOptions {

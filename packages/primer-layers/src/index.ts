@@ -5,6 +5,8 @@
  *
  * @packageDocumentation
  */
+
+export { KVCache } from './cache.js';
 export {
   CheckpointError,
   type CheckpointFiles,
@@ -26,14 +28,8 @@ export {
 } from './config.js';
 export { configFromJson, configToJson } from './config-json.js';
 export { Decoder, type DecoderOptions } from './decoder.js';
-export {
-  type ForwardOptions,
-  InputError,
-  KVCache,
-  PrimerModel,
-  sinusoidalPositions,
-  type TokenIds,
-} from './model.js';
+export { type ForwardOptions, InputError, type TokenIds } from './inputs.js';
+export { PrimerModel } from './model.js';
 export {
   countParameters,
   diskShape,
@@ -45,6 +41,7 @@ export {
   parameterSpecs,
   toDiskLayout,
 } from './params.js';
+export { sinusoidalPositions } from './positions.js';
 export {
   readSafetensors,
   SafetensorsError,

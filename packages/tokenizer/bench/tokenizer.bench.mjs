@@ -15,7 +15,8 @@ if (!existsSync(dist)) {
   console.error('dist/index.js is missing: run `pnpm build` in packages/tokenizer first.');
   process.exit(1);
 }
-const { fromGpt2Ranks, trainByteLevelBpe, trainCharTokenizer } = await import(dist);
+const { trainByteLevelBpe, trainCharTokenizer } = await import(dist);
+const { fromGpt2Ranks } = await import(join(here, '..', 'dist', 'gpt2.js'));
 const { default: gpt2Ranks } = await import('gpt-tokenizer/bpeRanks/r50k_base');
 const gptTokenizer = await import('gpt-tokenizer/encoding/r50k_base');
 const { Tiktoken } = await import('js-tiktoken/lite');

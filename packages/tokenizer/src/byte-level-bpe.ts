@@ -8,7 +8,7 @@ import { ADDED, ByteDecoder, SPECIAL } from './byte-decoder.js';
 import { BYTE_TO_CHAR, bytesToTokenString } from './byte-level.js';
 import { readByteLevelBpeJson } from './byte-level-bpe-json.js';
 import { describeValue, formatValue } from './describe-value.js';
-import { TokenizerError, TokenizerJsonError } from './errors.js';
+import { buildFromJson, TokenizerError, TokenizerJsonError } from './errors.js';
 import { isValidId } from './ids.js';
 import type { LoadTokenizerOptions } from './limits.js';
 import { MergeTable } from './merge-table.js';
@@ -328,13 +328,6 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     options?: LoadTokenizerOptions,
   ): ByteLevelBpeTokenizer {
     const init = readByteLevelBpeJson(input, options);
-    try {
-      return new ByteLevelBpeTokenizer(init);
-    } catch (error) {
-      if (error instanceof TokenizerError && !(error instanceof TokenizerJsonError)) {
-        throw new TokenizerJsonError('model', error.message);
-      }
-      throw error;
-    }
+    return buildFromJson(() => new ByteLevelBpeTokenizer(init));
   }
 }

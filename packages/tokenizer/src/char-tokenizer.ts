@@ -5,7 +5,7 @@
 import { encodeEach, expectInit, readBooleanOption } from './arguments.js';
 import { readCharTokenizerJson } from './char-tokenizer-json.js';
 import { describeValue } from './describe-value.js';
-import { TokenizerError, TokenizerJsonError } from './errors.js';
+import { buildFromJson, TokenizerError, TokenizerJsonError } from './errors.js';
 import { asIdList, expectIdList, invalidId, isValidId } from './ids.js';
 import type { LoadTokenizerOptions } from './limits.js';
 import {
@@ -318,14 +318,7 @@ export class CharTokenizer implements Tokenizer {
     options?: LoadTokenizerOptions,
   ): CharTokenizer {
     const init = readCharTokenizerJson(input, options);
-    try {
-      return new CharTokenizer(init);
-    } catch (error) {
-      if (error instanceof TokenizerError && !(error instanceof TokenizerJsonError)) {
-        throw new TokenizerJsonError('model', error.message);
-      }
-      throw error;
-    }
+    return buildFromJson(() => new CharTokenizer(init));
   }
 }
 

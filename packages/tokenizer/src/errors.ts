@@ -24,3 +24,19 @@ export class TokenizerJsonError extends TokenizerError {
     this.path = path;
   }
 }
+
+/**
+ * Builds a tokenizer from the parts read out of a `tokenizer.json`: a {@link TokenizerError} the
+ * constructor throws (a vocabulary it refuses) is reported as a {@link TokenizerJsonError} at
+ * `model`, so every loading failure names where in the document it is.
+ */
+export function buildFromJson<T>(build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    if (error instanceof TokenizerError && !(error instanceof TokenizerJsonError)) {
+      throw new TokenizerJsonError('model', error.message);
+    }
+    throw error;
+  }
+}

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import * as gpt2 from './gpt2.js';
 import * as api from './index.js';
 
 describe('public API', () => {
@@ -13,9 +14,7 @@ describe('public API', () => {
       'trainByteLevelBpe',
       'trainByteLevelBpeAsync',
       'trainCharTokenizer',
-      'fromGpt2Ranks',
       'loadTokenizerJson',
-      'preTokenize',
       'toWellFormed',
       'TokenizerError',
       'TokenizerJsonError',
@@ -24,7 +23,14 @@ describe('public API', () => {
     ]) {
       expect(api, name).toHaveProperty(name);
     }
-    expect(api.GPT2_SPLIT_PATTERN).toContain('\\p{L}');
+  });
+
+  it('exports the GPT-2 machinery from the gpt2 entry, not the main one', () => {
+    for (const name of ['fromGpt2Ranks', 'preTokenize', 'BYTE_TO_CHAR', 'tokenStringToBytes']) {
+      expect(gpt2, name).toHaveProperty(name);
+      expect(api, name).not.toHaveProperty(name);
+    }
+    expect(gpt2.GPT2_SPLIT_PATTERN).toContain('\\p{L}');
   });
 
   it('keeps Node-only APIs out of the browser entry', () => {

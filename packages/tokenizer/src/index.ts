@@ -11,7 +11,6 @@ export {
   trainByteLevelBpe,
   trainByteLevelBpeAsync,
 } from './bpe-trainer.js';
-export { BYTE_TO_CHAR, bytesToTokenString, tokenStringToBytes } from './byte-level.js';
 export { type ByteLevelBpeInit, ByteLevelBpeTokenizer } from './byte-level-bpe.js';
 export {
   CharTokenizer,
@@ -20,14 +19,12 @@ export {
   trainCharTokenizer,
 } from './char-tokenizer.js';
 export { TokenizerError, TokenizerJsonError } from './errors.js';
-export { type FromRanksOptions, fromGpt2Ranks, type RankEntry } from './gpt2-ranks.js';
 export {
   type LoadTokenizerOptions,
   MAX_TOKENIZER_JSON_BYTES,
   MAX_VOCAB_SIZE,
 } from './limits.js';
 export { loadTokenizerJson } from './load.js';
-export { GPT2_SPLIT_PATTERN, preTokenize } from './pretokenize.js';
 export type { SpecialToken } from './special-tokens.js';
 export type {
   AddedTokenJson,

@@ -24,6 +24,10 @@ function toModule(code: string): string {
       `from ${JSON.stringify(join(root, 'src', 'node.ts'))}`,
     )
     .replaceAll(
+      "from '@primer-ez/tokenizer/gpt2'",
+      `from ${JSON.stringify(join(root, 'src', 'gpt2.ts'))}`,
+    )
+    .replaceAll(
       "from '@primer-ez/tokenizer'",
       `from ${JSON.stringify(join(root, 'src', 'index.ts'))}`,
     )

@@ -35,11 +35,9 @@ export {
   generate,
   generateText,
   MAX_NEW_TOKENS,
-  nextTokenProbabilities,
   type SampleOptions,
-  type SamplingOptions,
-  sampleNext,
 } from './sample.js';
+export { nextTokenProbabilities, type SamplingOptions, sampleNext } from './sampling.js';
 export { learningRate, type Schedule, validateSchedule } from './schedule.js';
 export {
   type CheckpointKind,
