@@ -3,10 +3,10 @@ import type { BackendInfo } from '@primer-ez/backend-node';
 import { isStale, LOCK_FILE, readLock, readRegularTextFile } from '@primer-ez/node-io';
 import {
   type ConfigInput,
-  PRESETS,
   type PresetName,
   PrimerModel,
   presetConfig,
+  presetName,
   readSafetensors,
 } from '@primer-ez/primer-layers';
 import {
@@ -368,8 +368,12 @@ export async function train(argv: string[]): Promise<void> {
       split = splitTokens(encodeCorpus(tokenizer, corpus.text));
     }
     const record = await corpusRecord(textPaths, source);
-    const name = (arch === 'vanilla' ? `${preset}-vanilla` : preset) as PresetName;
-    if (!(name in PRESETS)) throw new UsageError(`train: unknown preset ${preset}.`);
+    let name: PresetName;
+    try {
+      name = presetName(preset, arch);
+    } catch {
+      throw new UsageError(`train: unknown preset ${preset}.`);
+    }
     let config: ReturnType<typeof presetConfig>;
     try {
       const overrides = { ...fileConfig, ...configFromFlags(v) } as Partial<ConfigInput>;
