@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { hashRegularFile } from '@primer-ez/node-io';
-import { type PresetName, type PrimerConfig, presetConfig } from '@primer-ez/primer-layers';
+import { type PrimerConfig, presetConfig, presetName } from '@primer-ez/primer-layers';
 import type { TrainerOptions } from '@primer-ez/trainer';
 import type { CorpusRecord } from '@primer-ez/trainer/node';
 import { CONFIG_FLAGS, type Flags, type Values } from './args.js';
@@ -99,9 +99,9 @@ export function checkSameModel(
   );
   if (shapeFlags.length === 0) return;
   const preset = (given.preset as string | undefined) ?? 'small';
-  const name = (given.arch === 'vanilla' ? `${preset}-vanilla` : preset) as PresetName;
   let asked: PrimerConfig;
   try {
+    const name = presetName(preset, given.arch === 'vanilla' ? 'vanilla' : 'primer-ez');
     const overrides: Record<string, unknown> = { ...fileConfig };
     for (const flag of Object.keys(CONFIG_FLAGS)) {
       const v = given[flag];

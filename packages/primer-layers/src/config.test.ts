@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, PRESETS, presetConfig, resolveConfig } from './config.js';
+import { ConfigError, PRESETS, presetConfig, presetName, resolveConfig } from './config.js';
 import { countParameters } from './params.js';
 
 const sizes = { vocab_size: 65, d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, max_seq_len: 16 };
@@ -155,5 +155,21 @@ describe('presets', () => {
   it('takes overrides and rejects unknown names', () => {
     expect(presetConfig('tiny', 10, { dropout: 0.2 }).dropout).toBe(0.2);
     expect(() => presetConfig('huge' as 'tiny', 10)).toThrow("unknown preset 'huge'");
+  });
+
+  it('presetName joins a size and an architecture, and names the choices for an unknown one', () => {
+    expect(presetName('small', 'primer-ez')).toBe('small');
+    expect(presetName('small', 'vanilla')).toBe('small-vanilla');
+    for (const size of ['tiny', 'small', 'labml', 'medium'])
+      for (const arch of ['primer-ez', 'vanilla'] as const)
+        expect(Object.keys(PRESETS)).toContain(presetName(size, arch));
+    expect(() => presetName('huge', 'vanilla')).toThrow(
+      "unknown preset size 'huge'; choose one of tiny, small, labml, medium.",
+    );
+    expect(() => presetName('tiny-vanilla', 'primer-ez')).toThrow(ConfigError);
+    expect(() => presetName('toString', 'primer-ez')).toThrow(ConfigError);
+    expect(() => presetName('tiny', 'gpt' as 'vanilla')).toThrow(
+      "unknown architecture 'gpt' for preset 'tiny'; choose primer-ez or vanilla.",
+    );
   });
 });

@@ -246,6 +246,26 @@ export const PRESETS = {
 
 export type PresetName = keyof typeof PRESETS;
 
+/**
+ * The preset of a size and an architecture: the size itself for Primer EZ, its `-vanilla` twin
+ * (the same shape with plain attention and ReLU) for the baseline. Throws a {@link ConfigError}
+ * naming the sizes for a size or architecture that has no preset.
+ *
+ * @example
+ * presetName('small', 'vanilla'); // 'small-vanilla'
+ * presetConfig(presetName('tiny', 'primer-ez'), 65);
+ */
+export function presetName(size: string, arch: 'primer-ez' | 'vanilla'): PresetName {
+  const sizes = Object.keys(PRESETS).filter((n) => !n.endsWith('-vanilla'));
+  if (!sizes.includes(size))
+    throw new ConfigError(`unknown preset size '${size}'; choose one of ${sizes.join(', ')}.`);
+  if (arch !== 'primer-ez' && arch !== 'vanilla')
+    throw new ConfigError(
+      `unknown architecture '${String(arch)}' for preset '${size}'; choose primer-ez or vanilla.`,
+    );
+  return (arch === 'vanilla' ? `${size}-vanilla` : size) as PresetName;
+}
+
 /** A resolved config from a named preset, the vocabulary size and any overrides. */
 export function presetConfig(
   name: PresetName,

@@ -24,6 +24,7 @@ export {
   type PresetName,
   type PrimerConfig,
   presetConfig,
+  presetName,
   resolveConfig,
 } from './config.js';
 export { configFromJson, configToJson } from './config-json.js';

@@ -5,10 +5,10 @@
 // test drives it directly.
 import {
   deserializeCheckpoint,
-  type PresetName,
   type PrimerConfig,
   PrimerModel,
   presetConfig,
+  presetName,
   serializeCheckpoint,
 } from '@primer-ez/primer-layers';
 import { loadTokenizerJson, type Tokenizer, trainCharTokenizer } from '@primer-ez/tokenizer';
@@ -50,7 +50,7 @@ export function raceConfig(
   vocabSize: number,
 ): PrimerConfig {
   const base = preset === 'small' ? 'small' : 'tiny';
-  const name = (role === 'vanilla' ? `${base}-vanilla` : base) as PresetName;
+  const name = presetName(base, role === 'vanilla' ? 'vanilla' : 'primer-ez');
   return presetConfig(name, vocabSize, preset === 'custom' ? sizes : {});
 }
 
