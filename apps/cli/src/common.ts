@@ -31,6 +31,27 @@ export const BACKEND_FLAG: Flags = {
   },
 };
 
+/** How `train` and `data prepare` get a tokenizer: trained on the text, or read from a file. */
+export const TOKENIZER_FLAGS: Flags = {
+  tokenizer: {
+    type: 'enum',
+    values: ['char', 'bpe'],
+    default: 'char',
+    description: 'tokenizer to train on the text',
+  },
+  'tokenizer-file': {
+    type: 'string',
+    placeholder: 'FILE',
+    description: 'use an existing tokenizer.json instead of training one',
+  },
+  'vocab-size-bpe': {
+    type: 'int',
+    min: 257,
+    default: 4096,
+    description: 'vocabulary size when training a BPE tokenizer',
+  },
+};
+
 /** Initialises the backend a `--backend` flag names, and says what was chosen on stderr. */
 export async function setupBackend(device: string, quiet = false): Promise<BackendInfo> {
   let info: BackendInfo;

@@ -110,7 +110,10 @@ export async function runTokenData(
  * Runs a streaming pass that Ctrl-C or SIGTERM stops between chunks (its temporary files
  * removed), exiting 130 / 143 with one line.
  */
-export async function interruptible<T>(pass: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function interruptible<T>(
+  pass: (signal: AbortSignal) => Promise<T>,
+  interrupted = 'interrupted while reading the text; nothing was saved.',
+): Promise<T> {
   const controller = new AbortController();
   let exitCode = 130;
   const onSigint = () => controller.abort();
@@ -123,8 +126,7 @@ export async function interruptible<T>(pass: (signal: AbortSignal) => Promise<T>
   try {
     return await pass(controller.signal);
   } catch (error) {
-    if (controller.signal.aborted)
-      throw new CliError('interrupted while reading the text; nothing was saved.', exitCode);
+    if (controller.signal.aborted) throw new CliError(interrupted, exitCode);
     throw error;
   } finally {
     process.removeListener('SIGINT', onSigint);

@@ -6,9 +6,10 @@ import {
   type TokenizerSpec,
 } from '@primer-ez/trainer/node';
 import { columns, type Flags, help, parse } from '../args.js';
-import { loadTokenizerFile } from '../common.js';
+import { loadTokenizerFile, TOKENIZER_FLAGS } from '../common.js';
 import { corpusProgress, textError } from '../corpus.js';
 import { CliError, UsageError } from '../errors.js';
+import { interruptible } from '../token-data.js';
 
 export const PREPARE_FLAGS: Flags = {
   text: {
@@ -17,23 +18,7 @@ export const PREPARE_FLAGS: Flags = {
     placeholder: 'FILE',
     description: 'text file (repeatable; joined with a newline)',
   },
-  tokenizer: {
-    type: 'enum',
-    values: ['char', 'bpe'],
-    default: 'char',
-    description: 'tokenizer to train on the text',
-  },
-  'tokenizer-file': {
-    type: 'string',
-    placeholder: 'FILE',
-    description: 'use an existing tokenizer.json instead of training one',
-  },
-  'vocab-size-bpe': {
-    type: 'int',
-    min: 257,
-    default: 4096,
-    description: 'vocabulary size when training a BPE tokenizer',
-  },
+  ...TOKENIZER_FLAGS,
   'bpe-sample-mb': {
     type: 'float',
     min: 0,
@@ -104,37 +89,20 @@ async function prepare(argv: string[]): Promise<void> {
           sampleBytes: Math.round((v['bpe-sample-mb'] as number) * 2 ** 20),
         }
       : { kind: 'char' };
-  const controller = new AbortController();
-  let exitCode = 130;
-  const onSigint = () => controller.abort();
-  const onSigterm = () => {
-    exitCode = 143;
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
-  process.once('SIGTERM', onSigterm);
-  try {
-    const { meta, tokenizer: tok } = await prepareTokenDataset(out, {
-      paths,
-      tokenizer,
-      validationFraction: fraction,
-      force: Boolean(v.force),
-      onProgress: corpusProgress(),
-      signal: controller.signal,
-    });
-    process.stderr.write(
-      `wrote ${out}: ${tok.kind} tokenizer, ${meta.vocab_size} tokens; ` +
-        `${meta.train_tokens.toLocaleString('en')} train / ${meta.val_tokens.toLocaleString('en')} validation tokens (${meta.dtype})\n`,
-    );
-  } catch (error) {
-    if (controller.signal.aborted) {
-      process.stderr.write(`interrupted: ${out} was not written\n`);
-      process.exitCode = exitCode;
-      return;
-    }
-    textError(error, 'data prepare');
-  } finally {
-    process.removeListener('SIGINT', onSigint);
-    process.removeListener('SIGTERM', onSigterm);
-  }
+  const { meta, tokenizer: tok } = await interruptible(
+    (signal) =>
+      prepareTokenDataset(out, {
+        paths,
+        tokenizer,
+        validationFraction: fraction,
+        force: Boolean(v.force),
+        onProgress: corpusProgress(),
+        signal,
+      }).catch((error) => textError(error, 'data prepare')),
+    `interrupted: ${out} was not written.`,
+  );
+  process.stderr.write(
+    `wrote ${out}: ${tok.kind} tokenizer, ${meta.vocab_size} tokens; ` +
+      `${meta.train_tokens.toLocaleString('en')} train / ${meta.val_tokens.toLocaleString('en')} validation tokens (${meta.dtype})\n`,
+  );
 }

@@ -9,7 +9,7 @@ import {
   type TokenDataset,
 } from '@primer-ez/trainer/node';
 import { CONFIG_FLAGS, checkConfigFile, type Flags, help, PRESET_SIZES, parse } from '../args.js';
-import { BACKEND_FLAG, setupBackend, shownPath } from '../common.js';
+import { BACKEND_FLAG, setupBackend, shownPath, TOKENIZER_FLAGS } from '../common.js';
 import { CliError, UsageError } from '../errors.js';
 import { explicitFlags } from '../run-guard.js';
 import { stdinAsFile } from '../stdio.js';
@@ -48,23 +48,7 @@ export const TRAIN_FLAGS: Flags = {
     placeholder: 'FILE',
     description: 'JSON file of config keys (applied after the preset, before flags)',
   },
-  tokenizer: {
-    type: 'enum',
-    values: ['char', 'bpe'],
-    default: 'char',
-    description: 'tokenizer to train on the text',
-  },
-  'tokenizer-file': {
-    type: 'string',
-    placeholder: 'FILE',
-    description: 'use an existing tokenizer.json instead of training one',
-  },
-  'vocab-size-bpe': {
-    type: 'int',
-    min: 257,
-    default: 4096,
-    description: 'vocabulary size when training a BPE tokenizer',
-  },
+  ...TOKENIZER_FLAGS,
   steps: {
     type: 'int',
     min: 1,
