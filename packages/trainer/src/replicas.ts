@@ -4,7 +4,7 @@
 // share, so that a share gives the same numbers wherever it is computed.
 import { type PrimerConfig, PrimerModel } from '@primer-ez/primer-layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchCrossEntropy } from './evaluate.js';
+import { batchCrossEntropy } from './cross-entropy.js';
 
 /** `batch` windows of `seqLen` tokens, row-major: inputs and their next-token targets. */
 export interface WindowShare {
