@@ -83,17 +83,28 @@ export function shareGradients(
   const ids = tf.tensor2d(share.ids, [share.batch, share.seqLen], 'int32');
   const targets = tf.tensor2d(share.targets, [share.batch, share.seqLen], 'int32');
   try {
-    const { value, grads } = tf.variableGrads(
-      () => model.loss(ids, targets, { training: true, seed: share.seed, checkIds: false }),
-      model.variables(),
-    );
-    return {
-      loss: value,
-      grads: new Map(Object.entries(grads).map(([varName, g]) => [names.get(varName)!, g])),
-    };
+    return batchGradients(model, ids, targets, share.seed, names);
   } finally {
     tf.dispose([ids, targets]);
   }
+}
+
+/** {@link shareGradients} of windows already on the device, `ids` and `targets` `[B, T]`. */
+export function batchGradients(
+  model: PrimerModel,
+  ids: tf.Tensor2D,
+  targets: tf.Tensor2D,
+  seed: number,
+  names: ReadonlyMap<string, string>,
+): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  const { value, grads } = tf.variableGrads(
+    () => model.loss(ids, targets, { training: true, seed, checkIds: false }),
+    model.variables(),
+  );
+  return {
+    loss: value,
+    grads: new Map(Object.entries(grads).map(([varName, g]) => [names.get(varName)!, g])),
+  };
 }
 
 /** Checkpoint names by tfjs variable name (tfjs's `variableGrads` keys gradients by the latter). */
