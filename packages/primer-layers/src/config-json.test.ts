@@ -18,7 +18,7 @@ describe('config.json', () => {
     [
       'an array',
       '[1, 2]',
-      "config.json must hold one JSON object of the model's sizes, got an array.",
+      "config.json must hold one JSON object of the model's sizes, got [1,2].",
     ],
     [
       'a string',

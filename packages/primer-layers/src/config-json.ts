@@ -2,8 +2,9 @@
  * A checkpoint's `config.json`: the config's keys and values as they are in {@link PrimerConfig},
  * read with the checks an untrusted file needs.
  */
+
+import { formatValue, scanJson } from '@primer-ez/input-checks';
 import { ConfigError, type PrimerConfig, resolveConfig } from './config.js';
-import { scanJson } from './json-scan.js';
 
 /** The longest `config.json` read (a real one is under 1 KB). */
 export const MAX_CONFIG_CHARS = 1_000_000;
@@ -37,7 +38,7 @@ export function configFromJson(text: string): PrimerConfig {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ConfigError(
-      `config.json must hold one JSON object of the model's sizes, got ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed).slice(0, 100)}.`,
+      `config.json must hold one JSON object of the model's sizes, got ${formatValue(parsed, 100)}.`,
     );
   }
   if (scan.duplicate !== undefined && scan.duplicate.path.length === 0) {

@@ -1,3 +1,4 @@
+import { describeValue, formatValue, stripUndefined } from '@primer-ez/input-checks';
 import { nearest } from './nearest.js';
 
 /**
@@ -109,7 +110,7 @@ const KEYS: readonly (keyof PrimerConfig)[] = [
 export function resolveConfig(input: ConfigInput): PrimerConfig {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new ConfigError(
-      `config must be an object with the model's sizes, got ${Array.isArray(input) ? 'an array' : String(input)}.`,
+      `config must be an object with the model's sizes, got ${describeValue(input)}.`,
     );
   }
   const unknown = Object.keys(input).filter((key) => !KEYS.includes(key as keyof PrimerConfig));
@@ -144,10 +145,7 @@ export function resolveConfig(input: ConfigInput): PrimerConfig {
     ...given,
   } as PrimerConfig;
   const bad = (key: keyof PrimerConfig, why: string) => {
-    const value = config[key] as unknown;
-    const text =
-      typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
-    return new ConfigError(`config: ${key} = ${text.slice(0, 100)} ${why}.`);
+    return new ConfigError(`config: ${key} = ${formatValue(config[key], 100)} ${why}.`);
   };
   if (config.model_type !== 'primer-ez') throw bad('model_type', "must be 'primer-ez'");
   for (const key of SIZE_KEYS) {
@@ -198,10 +196,6 @@ function approximateParameters(c: PrimerConfig): number {
   const { vocab_size: v, d_model: d, d_ff: f, max_seq_len: t, n_layers: l } = c;
   const embeddings = v * d * (c.tie_embeddings ? 1 : 2) + (c.positional === 'learned' ? t * d : 0);
   return embeddings + l * (4 * d * d + 2 * d * f + 3 * c.dconv_kernel * d);
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 /** Head width D = d_model / n_heads. */

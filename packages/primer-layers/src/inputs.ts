@@ -1,3 +1,4 @@
+import { describeValue, formatValue } from '@primer-ez/input-checks';
 import * as tf from '@tensorflow/tfjs-core';
 import type { PrimerConfig } from './config.js';
 import type { ParamSpec } from './params.js';
@@ -111,7 +112,7 @@ function fromRows(ids: number[][], what: string): tf.Tensor2D {
       const id = ids[row]![col];
       if (!Number.isInteger(id))
         throw new InputError(
-          `${what}[${row}][${col}] = ${typeof id === 'number' ? id : JSON.stringify(id)} is not an integer token id; ` +
+          `${what}[${row}][${col}] = ${formatValue(id)} is not an integer token id; ` +
             'encode text with the tokenizer the model was trained with.',
         );
     }
@@ -155,7 +156,8 @@ export function checkWeights(
   }
 }
 
+/** A tensor by rank, dtype and shape; anything else as {@link describeValue} does. */
 function describe(x: unknown): string {
   if (x instanceof tf.Tensor) return `a rank-${x.rank} ${x.dtype} tensor [${x.shape}]`;
-  return x === null ? 'null' : typeof x;
+  return describeValue(x);
 }

@@ -41,10 +41,15 @@ const MAX_WEIGHTS_BYTES = MAX_BUFFER_BYTES;
  * `/dev/zero` or a 100 GB file would not fit).
  */
 export async function loadCheckpoint(dir: string): Promise<PrimerModel> {
-  const [config, weights] = await Promise.all([
+  const reads = await Promise.allSettled([
     readChecked(join(dir, CONFIG_FILE), MAX_CONFIG_CHARS * 4),
     readChecked(join(dir, WEIGHTS_FILE), MAX_WEIGHTS_BYTES),
   ]);
+  // Where both files are bad, report config.json's problem, every time (not the faster read's).
+  const [config, weights] = reads.map((read) => {
+    if (read.status === 'rejected') throw read.reason;
+    return read.value;
+  }) as [Buffer, Buffer];
   return deserializeCheckpoint({
     config: new TextDecoder().decode(config),
     weights: new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength),

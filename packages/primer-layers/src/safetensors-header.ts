@@ -2,7 +2,7 @@
  * The checks on a safetensors header, before any tensor is decoded: everything a hostile or
  * corrupted file could get wrong, each reported with the value and the likely cause.
  */
-import { scanJson } from './json-scan.js';
+import { formatValue, scanJson } from '@primer-ez/input-checks';
 
 /** Thrown for a malformed file; the message says what is wrong and where. */
 export class SafetensorsError extends Error {
@@ -85,7 +85,7 @@ export function readHeader(bytes: Uint8Array): {
     throw new SafetensorsError(`header is not valid UTF-8 JSON: ${(error as Error).message}`);
   }
   if (!isPlainObject(header)) {
-    throw new SafetensorsError(`header must be a JSON object, got ${describe(header)}.`);
+    throw new SafetensorsError(`header must be a JSON object, got ${formatValue(header)}.`);
   }
   if (scan.duplicate !== undefined) {
     const { key, path } = scan.duplicate;
@@ -119,7 +119,7 @@ export function readHeader(bytes: Uint8Array): {
 function readMetadata(value: unknown): Record<string, string> {
   if (!isPlainObject(value)) {
     throw new SafetensorsError(
-      `__metadata__ must be an object of strings, got ${describe(value)} (corrupted file?).`,
+      `__metadata__ must be an object of strings, got ${formatValue(value)} (corrupted file?).`,
     );
   }
   const entries = Object.entries(value);
@@ -131,7 +131,7 @@ function readMetadata(value: unknown): Record<string, string> {
     }
     if (typeof v !== 'string') {
       throw new SafetensorsError(
-        `__metadata__ ${quoteName(key)} = ${describe(v)} must be a string (safetensors metadata maps strings to strings).`,
+        `__metadata__ ${quoteName(key)} = ${formatValue(v)} must be a string (safetensors metadata maps strings to strings).`,
       );
     }
   }
@@ -142,7 +142,7 @@ function readEntry(name: string, value: unknown, dataLength: number): TensorEntr
   const where = `tensor ${quoteName(name)}`;
   if (!isPlainObject(value)) {
     throw new SafetensorsError(
-      `${where}: entry must be an object {dtype, shape, data_offsets}, got ${describe(value)}.`,
+      `${where}: entry must be an object {dtype, shape, data_offsets}, got ${formatValue(value)}.`,
     );
   }
   const dtype = own(value, 'dtype');
@@ -151,18 +151,18 @@ function readEntry(name: string, value: unknown, dataLength: number): TensorEntr
   const width = typeof dtype === 'string' ? DTYPE_BYTES.get(dtype) : undefined;
   if (width === undefined) {
     throw new SafetensorsError(
-      `${where}: dtype ${describe(dtype)} is not supported (F32, F16, BF16); convert the file to one of them.`,
+      `${where}: dtype ${formatValue(dtype)} is not supported (F32, F16, BF16); convert the file to one of them.`,
     );
   }
   if (!Array.isArray(shape) || shape.length > MAX_DIMS) {
     throw new SafetensorsError(
-      `${where}: shape ${describe(shape)} is not a list of at most ${MAX_DIMS} sizes.`,
+      `${where}: shape ${formatValue(shape)} is not a list of at most ${MAX_DIMS} sizes.`,
     );
   }
   const bad = shape.find((d) => !(Number.isSafeInteger(d) && d >= 0));
   if (bad !== undefined) {
     throw new SafetensorsError(
-      `${where}: shape ${describe(shape)} has the size ${describe(bad)}; sizes are integers ≥ 0 (corrupted file?).`,
+      `${where}: shape ${formatValue(shape)} has the size ${formatValue(bad)}; sizes are integers ≥ 0 (corrupted file?).`,
     );
   }
   const dims = (shape as number[]).map((d) => d + 0); // -0 → 0
@@ -182,7 +182,7 @@ function readEntry(name: string, value: unknown, dataLength: number): TensorEntr
     !offsets.every((o) => Number.isSafeInteger(o))
   ) {
     throw new SafetensorsError(
-      `${where}: data_offsets ${describe(offsets)} is not [begin, end] (two integers).`,
+      `${where}: data_offsets ${formatValue(offsets)} is not [begin, end] (two integers).`,
     );
   }
   const [begin, end] = offsets as [number, number];
@@ -221,10 +221,13 @@ function checkTiling(entries: TensorEntry[], dataLength: number): void {
   }
 }
 
-/** `tensor 'x'`, `__metadata__` or `tensor 'x'.shape…` for a path of keys from the top. */
-function pathName([first, ...rest]: string[]): string {
-  const top = first === '__metadata__' ? first : `tensor ${quoteName(first ?? '')}`;
-  return [top, ...rest].join('.');
+/** `tensor 'x'`, `__metadata__` or `tensor 'x'.shape[0]…` for a path of keys from the top. */
+function pathName([first, ...rest]: readonly (string | number)[]): string {
+  const top = first === '__metadata__' ? first : `tensor ${quoteName(String(first ?? ''))}`;
+  return rest.reduce<string>(
+    (path, step) => (typeof step === 'number' ? `${path}[${step}]` : `${path}.${step}`),
+    top,
+  );
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -240,10 +243,4 @@ export function quoteName(name: string): string {
   if (/^[\x20-\x7e]{0,100}$/.test(name)) return `'${name}'`;
   const cut = JSON.stringify(name.slice(0, 100));
   return name.length > 100 ? `${cut}...` : cut;
-}
-
-/** A short rendering of an untrusted JSON value for a message (never megabytes of it). */
-function describe(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -400,7 +400,7 @@ describe('safetensors', () => {
       'metadata that is not a string',
       [],
       { step: 3 as unknown as string },
-      "metadata 'step' must be a string (safetensors metadata maps strings to strings), got number.",
+      "metadata 'step' must be a string (safetensors metadata maps strings to strings), got number 3.",
     ],
     [
       'metadata named __proto__',

@@ -6,6 +6,7 @@
  *
  * The reader is for untrusted files: see {@link readSafetensors} for what it checks.
  */
+import { describeValue } from '@primer-ez/input-checks';
 import { crc32, crc32Hex } from './crc32.js';
 import { quoteName, RESERVED_NAMES, readHeader, SafetensorsError } from './safetensors-header.js';
 
@@ -42,7 +43,7 @@ export function writeSafetensors(
     }
     if (typeof value !== 'string') {
       throw new SafetensorsError(
-        `metadata ${quoteName(key)} must be a string (safetensors metadata maps strings to strings), got ${typeof value}.`,
+        `metadata ${quoteName(key)} must be a string (safetensors metadata maps strings to strings), got ${describeValue(value)}.`,
       );
     }
     meta.push([key, value]);

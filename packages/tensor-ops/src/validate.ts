@@ -1,3 +1,4 @@
+import { describeValue } from '@primer-ez/input-checks';
 import { type DataType, Tensor } from '@tensorflow/tfjs-core';
 
 /** Formats a shape the way error messages print it: `[2,3,4]`. */
@@ -5,18 +6,11 @@ export function formatShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(',')}]`;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
-  return typeof value;
-}
-
 /** Throws unless `value` is a tf.Tensor. */
 export function assertTensor(op: string, name: string, value: unknown): asserts value is Tensor {
   if (!(value instanceof Tensor)) {
     throw new TypeError(
-      `${op}: argument '${name}' must be a tf.Tensor, got ${describe(value)}. ` +
+      `${op}: argument '${name}' must be a tf.Tensor, got ${describeValue(value)}. ` +
         `Wrap plain data with tf.tensor(...).`,
     );
   }

@@ -2,7 +2,7 @@
  * Checks of the arguments of the public tokenizer methods, so that bad input gives a
  * `TokenizerError` naming the argument and the fix, never a deep `TypeError`.
  */
-import { describeValue } from './describe-value.js';
+import { describeValue } from '@primer-ez/input-checks';
 import { TokenizerError } from './errors.js';
 
 /** Reads a boolean option (default `false`) from an options object that may be `undefined`. */

@@ -52,7 +52,7 @@ describe.each(tokenizers)('%s tokenizer: bad input', (_, tok) => {
     expect(() => tok.encode(null as Any)).toThrow('encode() expects a string, got null');
     expect(() => tok.encode(5 as Any)).toThrow('encode() expects a string, got number 5');
     expect(() => tok.encode(['a'] as Any)).toThrow(
-      'encode() expects a string, got an array; to encode several texts use encodeBatch()',
+      'encode() expects a string, got an array of length 1; to encode several texts use encodeBatch()',
     );
     expect(() => tok.encodeBatch('the cat' as Any)).toThrow(
       'encodeBatch() expects an array of strings, got the string "the cat"; use encode() for one text',
@@ -107,7 +107,7 @@ describe.each(tokenizers)('%s tokenizer: bad input', (_, tok) => {
       [null, 'null'],
       [undefined, 'undefined'],
       [{}, 'an object'],
-      [new Set([0]), 'an object'],
+      [new Set([0]), 'a Set'],
     ] as const) {
       expect(() => tok.decode(bad as Any)).toThrow(
         `decode() expects an array of token ids, got ${what}`,

@@ -2,9 +2,10 @@
  * Byte-level BPE training with incremental pair counts: after each merge only the words that
  * contain the merged pair are updated, and a heap yields the most frequent pair.
  */
+
+import { describeValue, formatValue } from '@primer-ez/input-checks';
 import { BYTE_ORDER } from './byte-level.js';
 import { ByteLevelBpeTokenizer } from './byte-level-bpe.js';
-import { describeValue, formatValue } from './describe-value.js';
 import { TokenizerError } from './errors.js';
 import { MAX_VOCAB_SIZE } from './limits.js';
 import { PairHeap } from './pair-heap.js';

@@ -4,9 +4,10 @@
  * every check that keeps a malformed, corrupted or hostile file from loading as a silently
  * different tokenizer.
  */
+
+import { describeValue } from '@primer-ez/input-checks';
 import { BYTE_TO_CHAR, tokenStringToBytes } from './byte-level.js';
 import type { ByteLevelBpeInit } from './byte-level-bpe.js';
-import { describeValue } from './describe-value.js';
 import { TokenizerJsonError } from './errors.js';
 import { type LoadTokenizerOptions, resolveLoadOptions } from './limits.js';
 import { parseTokenizerJsonInput } from './parse-input.js';

@@ -2,12 +2,13 @@
  * Byte-level BPE (GPT-2 style): text → UTF-8 bytes → GPT-2 pre-tokens → BPE merges. Every string
  * can be encoded, and `decode(encode(s)) === s` for all well-formed strings.
  */
+
+import { describeValue, formatValue } from '@primer-ez/input-checks';
 import { encodeEach, expectInit, readBooleanOption } from './arguments.js';
 import { applyMerges } from './bpe-merge.js';
 import { ADDED, ByteDecoder, SPECIAL } from './byte-decoder.js';
 import { BYTE_TO_CHAR, bytesToTokenString } from './byte-level.js';
 import { readByteLevelBpeJson } from './byte-level-bpe-json.js';
-import { describeValue, formatValue } from './describe-value.js';
 import { buildFromJson, TokenizerError, TokenizerJsonError } from './errors.js';
 import { isValidId } from './ids.js';
 import type { LoadTokenizerOptions } from './limits.js';

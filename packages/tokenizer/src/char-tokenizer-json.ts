@@ -3,8 +3,9 @@
  * are single characters, no pre-tokenizer, a `Fuse` decoder) into the parts of a
  * `CharTokenizer`, refusing anything it would not reproduce exactly.
  */
+
+import { describeValue } from '@primer-ez/input-checks';
 import type { CharTokenizerInit } from './char-tokenizer.js';
-import { describeValue } from './describe-value.js';
 import { TokenizerJsonError } from './errors.js';
 import { type LoadTokenizerOptions, resolveLoadOptions } from './limits.js';
 import { parseTokenizerJsonInput } from './parse-input.js';

@@ -2,9 +2,10 @@
  * Character-level tokenizer, as in nanoGPT's and labml's character-level experiments: one token
  * per Unicode code point.
  */
+
+import { describeValue } from '@primer-ez/input-checks';
 import { encodeEach, expectInit, readBooleanOption } from './arguments.js';
 import { readCharTokenizerJson } from './char-tokenizer-json.js';
-import { describeValue } from './describe-value.js';
 import { buildFromJson, TokenizerError, TokenizerJsonError } from './errors.js';
 import { asIdList, expectIdList, invalidId, isValidId } from './ids.js';
 import type { LoadTokenizerOptions } from './limits.js';

@@ -2,9 +2,10 @@
  * Builds a {@link ByteLevelBpeTokenizer} from tiktoken-style BPE ranks, such as the GPT-2
  * `r50k_base` ranks shipped by the `gpt-tokenizer` npm package.
  */
+
+import { describeValue, formatValue } from '@primer-ez/input-checks';
 import { applyMerges } from './bpe-merge.js';
 import { ByteLevelBpeTokenizer } from './byte-level-bpe.js';
-import { describeValue, formatValue } from './describe-value.js';
 import { TokenizerError } from './errors.js';
 import { MAX_VOCAB_SIZE } from './limits.js';
 import { MergeTable } from './merge-table.js';

@@ -1,5 +1,5 @@
 /** Validation of token ids given to `decode` and to stream decoders. */
-import { describeValue, formatValue } from './describe-value.js';
+import { describeValue, formatValue } from '@primer-ez/input-checks';
 import { TokenizerError } from './errors.js';
 
 /** Throws a {@link TokenizerError} explaining why `ids[index]` is not a valid id. */

@@ -2,7 +2,7 @@
  * Size limits for loading `tokenizer.json` from untrusted sources, so that a small hostile file
  * cannot make the loader allocate gigabytes, and options to change them.
  */
-import { describeValue } from './describe-value.js';
+import { describeValue } from '@primer-ez/input-checks';
 import { TokenizerError } from './errors.js';
 
 /**

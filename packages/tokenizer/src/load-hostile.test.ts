@@ -153,7 +153,7 @@ describe('loadTokenizerJson on hostile input', () => {
     rejects(
       `{"model":${'['.repeat(depth)}${']'.repeat(depth)}}`,
       '',
-      'unsupported tokenizer (model an array, pre_tokenizer null, decoder null)',
+      'unsupported tokenizer (model an array of length 1, pre_tokenizer null, decoder null)',
     );
     const deepObject = `{"decoder":{"type":"Fuse"},"model":{"type":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}}`;
     rejects(deepObject, 'model.type', 'expected "BPE", got an object');

@@ -1,7 +1,8 @@
 /** Loading any supported `tokenizer.json`. */
+
+import { describeValue } from '@primer-ez/input-checks';
 import { ByteLevelBpeTokenizer } from './byte-level-bpe.js';
 import { CharTokenizer } from './char-tokenizer.js';
-import { describeValue } from './describe-value.js';
 import { TokenizerJsonError } from './errors.js';
 import { type LoadTokenizerOptions, resolveLoadOptions } from './limits.js';
 import { parseTokenizerJsonInput } from './parse-input.js';

@@ -5,10 +5,10 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { describeValue } from '@primer-ez/input-checks';
 import { FileReadError, readRegularFile, writeFileAtomic } from '@primer-ez/node-io';
 import type { ByteLevelBpeTokenizer } from './byte-level-bpe.js';
 import type { CharTokenizer } from './char-tokenizer.js';
-import { describeValue } from './describe-value.js';
 import { TokenizerError } from './errors.js';
 import { type LoadTokenizerOptions, resolveLoadOptions } from './limits.js';
 import { loadTokenizerJson } from './load.js';

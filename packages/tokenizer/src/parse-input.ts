@@ -2,9 +2,8 @@
  * The first step of loading a `tokenizer.json`: from text, bytes or an object to a plain object,
  * refusing oversized input, invalid UTF-8, invalid JSON and repeated keys.
  */
-import { describeValue } from './describe-value.js';
+import { describeValue, scanJson } from '@primer-ez/input-checks';
 import { TokenizerJsonError } from './errors.js';
-import { findDuplicateKey } from './json-duplicates.js';
 import { type LoadLimits, resolveLoadOptions } from './limits.js';
 import { expectObject } from './tokenizer-json.js';
 import { preview } from './unicode.js';
@@ -40,15 +39,26 @@ export function parseTokenizerJsonInput(
     throw new TokenizerJsonError('', `the text is not valid JSON (${(error as Error).message})`);
   }
   const object = expectObject(json, '');
-  const duplicate = findDuplicateKey(text);
+  const { duplicate } = scanJson(text);
   if (duplicate !== undefined) {
     throw new TokenizerJsonError(
-      duplicate.path,
+      jsonPath(duplicate.path),
       `the key ${preview(duplicate.key)} appears twice; JSON.parse would silently keep only the last value, ` +
         'so the file is ambiguous. Remove one of the two entries',
     );
   }
   return object;
+}
+
+/** Writes a path of keys and indices as error messages do: `model.vocab["Ġthe"]`, `added_tokens[2]`. */
+export function jsonPath(steps: readonly (string | number)[]): string {
+  let path = '';
+  for (const step of steps) {
+    if (typeof step === 'number') path = `${path}[${step}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_]*$/.test(step)) path = path === '' ? step : `${path}.${step}`;
+    else path = `${path}[${preview(step)}]`;
+  }
+  return path;
 }
 
 function tooLarge(size: number, unit: string, limits: LoadLimits): void {

@@ -2,8 +2,9 @@
  * Special (added) tokens such as `<|endoftext|>`: strings matched verbatim in the input before
  * pre-tokenisation and mapped to a single id.
  */
+
+import { describeValue, formatValue } from '@primer-ez/input-checks';
 import { readBooleanOption } from './arguments.js';
-import { describeValue, formatValue } from './describe-value.js';
 import { TokenizerError } from './errors.js';
 import { VOCAB_SIZE_CEILING } from './limits.js';
 import type { EncodeOptions } from './types.js';

@@ -2,7 +2,7 @@
  * The Hugging Face `tokenizer.json` format (the subset this package reads and writes), and
  * checks that turn malformed documents into {@link TokenizerJsonError}s naming the bad field.
  */
-import { describeValue } from './describe-value.js';
+import { describeValue } from '@primer-ez/input-checks';
 import { TokenizerJsonError } from './errors.js';
 import type { SpecialToken } from './special-tokens.js';
 import { isWellFormed, preview } from './unicode.js';

@@ -5,6 +5,9 @@
  * represented in UTF-8. Like `TextEncoder`, this package replaces each of them by U+FFFD.
  */
 
+/** Shortens text for error messages (the one `preview`, shared with the other packages). */
+export { preview } from '@primer-ez/input-checks';
+
 /** U+FFFD REPLACEMENT CHARACTER, which lone surrogates become. */
 export const REPLACEMENT_CHARACTER = '\uFFFD';
 
@@ -73,9 +76,4 @@ export function describeChar(char: string): string {
   const hex = cp.toString(16).toUpperCase().padStart(4, '0');
   const printable = cp >= 0x20 && cp !== 0x7f && !(cp >= 0xd800 && cp <= 0xdfff);
   return printable ? `${JSON.stringify(char)} (U+${hex})` : `U+${hex}`;
-}
-
-/** Shortens `text` for error messages. */
-export function preview(text: string, max = 40): string {
-  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
 }

@@ -1,4 +1,5 @@
 // The trainer's hyper-parameters: their defaults (the project's recipe) and their validation.
+import { stripUndefined } from '@primer-ez/input-checks';
 import type { PrimerModel } from '@primer-ez/primer-layers';
 import type { Schedule } from './schedule.js';
 
@@ -128,8 +129,4 @@ export function resolveTrainerOptions(
       `trainer: unknown option(s) ${unknown.join(', ')}; the options are ${[...Object.keys(DEFAULT_TRAINER_OPTIONS), 'seqLen'].join(', ')}.`,
     );
   return o;
-}
-
-export function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

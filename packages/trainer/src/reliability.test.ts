@@ -255,13 +255,13 @@ describe('bad arguments are refused at the API boundary', () => {
     const model = PrimerModel.create(config, { seed: 11 });
     const bad = (x: unknown) => x as never;
     expect(() => generate(bad({}), tokenizer, 'ab')).toThrow(
-      'generate: model must be a PrimerModel (PrimerModel.create or loadCheckpoint); got an object (Object).',
+      'generate: model must be a PrimerModel (PrimerModel.create or loadCheckpoint); got an object.',
     );
     expect(() => generate(model, bad([1, 2]), 'ab')).toThrow(
-      'generate: tokenizer must be a @primer-ez/tokenizer Tokenizer (the one the model was trained with); got an array.',
+      'generate: tokenizer must be a @primer-ez/tokenizer Tokenizer (the one the model was trained with); got an array of length 2.',
     );
     expect(() => generate(model, tokenizer, bad([1, 2]))).toThrow(
-      'generate: prompt must be a string; got an array.',
+      'generate: prompt must be a string; got an array of length 2.',
     );
     await expect(evaluate(model, data.validation, { seqLen: 0 })).rejects.toThrow(
       'evaluate: seqLen = 0 must be a positive integer.',

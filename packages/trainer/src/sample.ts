@@ -3,6 +3,7 @@
  * forward passes), stop strings, stop tokens and cancellation around the next-token rule of
  * `sampling.ts` ({@link sampleNext}).
  */
+import { describeValue } from '@primer-ez/input-checks';
 import { Decoder, type PrimerModel } from '@primer-ez/primer-layers';
 import { isWellFormed, type Tokenizer } from '@primer-ez/tokenizer';
 import * as tf from '@tensorflow/tfjs-core';
@@ -161,7 +162,7 @@ function checkArguments(model: unknown, tokenizer: unknown, prompt: unknown): vo
     typeof m.config !== 'object'
   )
     throw new TypeError(
-      `generate: model must be a PrimerModel (PrimerModel.create or loadCheckpoint); got ${typeName(model)}.`,
+      `generate: model must be a PrimerModel (PrimerModel.create or loadCheckpoint); got ${describeValue(model)}.`,
     );
   const t = tokenizer as Partial<Tokenizer> | null;
   if (
@@ -172,17 +173,10 @@ function checkArguments(model: unknown, tokenizer: unknown, prompt: unknown): vo
     !Number.isInteger(t.vocabSize)
   )
     throw new TypeError(
-      `generate: tokenizer must be a @primer-ez/tokenizer Tokenizer (the one the model was trained with); got ${typeName(tokenizer)}.`,
+      `generate: tokenizer must be a @primer-ez/tokenizer Tokenizer (the one the model was trained with); got ${describeValue(tokenizer)}.`,
     );
   if (typeof prompt !== 'string')
-    throw new TypeError(`generate: prompt must be a string; got ${typeName(prompt)}.`);
-}
-
-function typeName(x: unknown): string {
-  if (x === null) return 'null';
-  if (Array.isArray(x)) return 'an array';
-  if (typeof x === 'object') return `an object (${x.constructor?.name ?? 'no prototype'})`;
-  return typeof x;
+    throw new TypeError(`generate: prompt must be a string; got ${describeValue(prompt)}.`);
 }
 
 async function* run(
