@@ -74,7 +74,7 @@ export class BpeTrainer {
   feed(text: string): void {
     if (typeof text !== 'string') {
       throw new TokenizerError(
-        `training texts must be strings, got ${text === null ? 'null' : typeof text}`,
+        `training texts must be strings, got ${describeValue(text)}`,
       );
     }
     const input = isWellFormed(text) ? text : toWellFormed(text);

@@ -351,7 +351,7 @@ export function trainCharTokenizer(
   const collect = (text: unknown): void => {
     if (typeof text !== 'string') {
       throw new TokenizerError(
-        `training texts must be strings, got ${text === null ? 'null' : typeof text}`,
+        `training texts must be strings, got ${describeValue(text)}`,
       );
     }
     const input = isWellFormed(text) ? text : toWellFormed(text);
