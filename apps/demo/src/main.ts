@@ -2,29 +2,36 @@
 // all the tensor work, so the page stays responsive while they train.
 import './style.css';
 import {
-  type BackendInfo,
   BROWSER_DEVICES,
   type BrowserDevice,
   parseBrowserDevice,
 } from '@primer-ez/backend-browser';
+import {
+  describeBackend,
+  describeDevice,
+  deviceHints,
+  showBackendDetails,
+} from './page/backend-status.js';
 import { CorpusPanel } from './page/corpus-panel.js';
 import { DebugPanel } from './page/debug-panel.js';
 import { byId, run, scrollCues } from './page/dom.js';
 import { GeneratePanel } from './page/generate-panel.js';
 import { KeepPanel } from './page/keep-panel.js';
 import { Lab } from './page/lab.js';
-import { Race, type RaceRecord } from './page/race.js';
+import { forgetLeftRace, noteLeftRace } from './page/left-race.js';
+import { Race } from './page/race.js';
 import { RaceChart } from './page/race-chart.js';
+import type { RaceRecord } from './page/race-record.js';
+import { raceStatusText } from './page/race-status.js';
 import { RecoveryPanel } from './page/recovery-panel.js';
+import { type PageNotes, restoreWork as restoreKept } from './page/restore-work.js';
 import { Saver } from './page/saver.js';
 import { updateScoreboard } from './page/scoreboard.js';
 import { SettingsForm } from './page/settings-form.js';
-import { forget, keep, restore, restoreModel } from './page/storage.js';
+import { forget, keep, restoreModel } from './page/storage.js';
 import { lengthProblem } from './shared/corpus.js';
-import { formatLoss } from './shared/format.js';
 import { memoryBudget, memoryProblem } from './shared/memory-estimate.js';
 import { type ExportedCheckpoint, ROLE_LABEL, ROLES, type Role } from './shared/protocol.js';
-import { RaceHistory } from './shared/race-history.js';
 
 const raceStatus = byId('race-status');
 const backendStatus = byId('backend-status');
@@ -78,13 +85,10 @@ const saver: Saver = new Saver(lab, race, corpus, form, keepPanel);
 const recoveryPanel = new RecoveryPanel(lab, race, saver);
 const debugPanel = new DebugPanel(lab);
 let backendStarting = true;
-/** What the page did after the last failed race (restarted the workers, restored models). */
-let failureNote = '';
-/** The race a reload interrupted, while it can be continued. */
-let reloaded: { record: RaceRecord; history: RaceHistory } | undefined;
+/** The race a reload interrupted, and what the page did after the last failed race. */
+const notes: PageNotes = { reloaded: undefined, failureNote: '' };
 /** Test hook: skip the memory check, to see what the page does when memory really runs out. */
 let memoryCheck = true;
-const LEFT_RACE_KEY = 'primer-ez-demo:left-race';
 
 lab.onEvent((event) => {
   if (event.type === 'step' || event.type === 'eval') {
@@ -112,7 +116,7 @@ function refresh(): void {
   pauseButton.textContent = race.state === 'paused' ? 'Resume' : 'Pause';
   stopButton.disabled = !race.active || race.state === 'preparing';
   deviceSelect.disabled = busy;
-  continueBox.hidden = reloaded === undefined || race.state !== 'reloaded';
+  continueBox.hidden = notes.reloaded === undefined || race.state !== 'reloaded';
   continueButton.disabled = busy || lab.backend === undefined;
   form.lock(race.active);
   corpus.lock(race.active);
@@ -126,29 +130,8 @@ let handledFailure = false;
 
 function raceChanged(): void {
   raceStatus.dataset.state = race.state;
-  const steps = ROLES.map((role) => `${ROLE_LABEL[role]} step ${race.latestStep[role]?.step ?? 0}`);
-  const losses = ROLES.map(
-    (role) =>
-      `${ROLE_LABEL[role]} ${formatLoss(race.latestEval[role]?.loss ?? lab.models[role]?.meta.valLoss)}`,
-  );
-  raceStatus.textContent = {
-    idle: 'Choose the settings and press Start race.',
-    preparing: 'Preparing: building the tokenizer, both models and their trainers…',
-    running: `Racing on ${lab.backend?.backend ?? 'the backend'}: both models are training.${race.resumeNote ? ` ${race.resumeNote}` : ''}`,
-    paused: race.pausedFor
-      ? `Paused ${race.pausedFor} (${steps.join(', ')}); the race goes on when it is done.`
-      : `Paused (${steps.join(', ')}). Resume, or Stop to end the race.`,
-    interrupted: `Interrupted: ${ROLES.filter((role) => lab.lost[role])
-      .map((role) => ROLE_LABEL[role])
-      .join(
-        ' and ',
-      )} lost the WebGL context; the race waits. Resume from the last checkpoint (below), or Stop to end the race.`,
-    finished: `Finished. Validation loss: ${losses.join(', ')}.`,
-    failed: `Failed: ${race.error ?? 'unknown error'}${failureNote ? ` ${failureNote}` : ''}`,
-    reloaded:
-      'Interrupted by a reload of the page: continue the race from its last checkpoint (below), or start a new one.',
-  }[race.state];
-  if (race.state === 'failed' && !handledFailure && reloaded === undefined) {
+  raceStatus.textContent = raceStatusText(race, lab, notes.failureNote);
+  if (race.state === 'failed' && !handledFailure && notes.reloaded === undefined) {
     handledFailure = true;
     if (!restoring) recoverFromFailure();
   }
@@ -166,7 +149,7 @@ function raceChanged(): void {
 function recoverFromFailure(): void {
   const failed = race.record();
   const say = (note: string) => {
-    failureNote = note;
+    notes.failureNote = note;
     if (race.state === 'failed') raceChanged();
   };
   say('Restarting the workers…');
@@ -174,7 +157,7 @@ function recoverFromFailure(): void {
     async () => {
       await startBackend(lab.device, { carry: false });
       if (lab.backend === undefined) {
-        failureNote =
+        notes.failureNote =
           'The workers could not be restarted: reload the page, or choose another device.';
         return;
       }
@@ -200,52 +183,6 @@ function recoverFromFailure(): void {
   );
 }
 
-/** One line about the backend; the details (why this one, what was skipped) behind a disclosure. */
-function showBackendDetails(info: BackendInfo | undefined): void {
-  const list = document.createElement('ul');
-  for (const note of info?.notes ?? []) {
-    const item = document.createElement('li');
-    // The adapter's notes speak to developers; the page says what they mean to a person.
-    item.textContent = forPeople(note);
-    list.append(item);
-  }
-  const budget = info ? memoryBudget(info.device, deviceHints()) : undefined;
-  const memory = document.createElement('p');
-  memory.textContent = budget
-    ? `Memory: each model may use about ${Math.round(budget.bytes / 1024 ** 3)} GiB here (${budget.why}); bigger settings are refused before the race starts.`
-    : '';
-  backendDetails.replaceChildren(list, memory);
-}
-
-/** An adapter note without its advice to developers (option names the page does not offer). */
-function forPeople(note: string): string {
-  return note
-    .replace(/;? ?pass allowSoftwareWebgl: true to use it anyway\.?/, '.')
-    .replace(
-      /\(threads off: wasmThreads is false\)/,
-      '(more cores come from workers of its own, where the page allows)',
-    )
-    .replace(/\.\.$/, '.');
-}
-
-/** What the browser says about this device, for the memory budget. */
-function deviceHints(): { deviceMemoryGiB?: number } {
-  const memory = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
-  return memory !== undefined ? { deviceMemoryGiB: memory } : {};
-}
-
-function describeBackend(info: BackendInfo, device: BrowserDevice): string {
-  const what =
-    info.device === 'webgpu'
-      ? `WebGPU${info.softwareRenderer ? ' on a software adapter (slower than WebAssembly)' : ' on the GPU'}`
-      : info.device === 'webgl'
-        ? `WebGL ${info.webglVersion ?? ''}${info.softwareRenderer ? ' on a software renderer (slower than WebAssembly)' : ' on the GPU'}`
-        : info.device === 'wasm'
-          ? `WebAssembly${info.simd ? ' with SIMD' : ''}, ${info.threads} thread${info.threads === 1 ? '' : 's'} per model`
-          : 'plain JavaScript (the slowest)';
-  return `Training on ${what}${device === 'auto' ? ', chosen automatically' : ''}.`;
-}
-
 async function startBackend(
   device: BrowserDevice,
   { carry = true }: { carry?: boolean } = {},
@@ -264,7 +201,7 @@ async function startBackend(
         ? ` ${dropped.join(' and ')} could not be moved (its worker had failed); the last kept copy can be loaded from this browser by reloading.`
         : ''
     }`;
-    showBackendDetails(info);
+    showBackendDetails(backendDetails, info);
   } catch (error) {
     backendStatus.dataset.state = 'failed';
     delete backendStatus.dataset.backend;
@@ -279,8 +216,8 @@ async function startBackend(
 let restoring = false;
 
 /**
- * Puts back what was kept in IndexedDB: the models, the chart, the settings and the text; a race
- * the page was left in the middle of is offered to be continued. Returns the models restored.
+ * Puts back what was kept in IndexedDB (see restore-work.ts); after a failure (`announce` false)
+ * the race stays failed. Returns the models restored and the race they belong to.
  */
 async function restoreWork({
   announce = true,
@@ -289,92 +226,17 @@ async function restoreWork({
 } = {}): Promise<{ restored: string[]; kept: RaceRecord | undefined }> {
   restoring = true;
   try {
-    const { models, state } = await restore();
-    if (state.form) form.set(state.form);
-    if (state.corpus) corpus.useFile(state.corpus.name, state.corpus.text);
-    const restored: string[] = [];
-    for (const role of ROLES) {
-      const checkpoint = models[role];
-      if (checkpoint === undefined) continue;
-      await lab.load(role, checkpoint);
-      if (checkpoint.meta.savedAt !== undefined) {
-        saver.lastSaved[role] = {
-          step: checkpoint.meta.step,
-          savedAt: checkpoint.meta.savedAt,
-          ...(checkpoint.meta.raceId !== undefined ? { raceId: checkpoint.meta.raceId } : {}),
-        };
-      }
-      restored.push(`${ROLE_LABEL[role]} (step ${checkpoint.meta.step})`);
-    }
-    const history = RaceHistory.fromJSON(state.history);
-    if (announce && state.race?.state === 'running') {
-      // The chart goes back to the checkpoints: what came after them is lost (and said so).
-      for (const role of ROLES) {
-        const checkpoint = models[role];
-        history.rewind(role, checkpoint?.meta.raceId === state.race.id ? checkpoint.meta.step : 0);
-      }
-      reloaded = { record: state.race, history };
-      byId('continue-message').textContent = continueMessage(state.race, models);
-    }
-    if (announce && state.race?.state === 'failed')
-      failureNote = 'The models and the chart are those kept before it.';
-    // After a failure the race stays failed; it takes the kept race's settings and chart.
-    race.restore(history, state.race, { keepState: !announce });
-    if (restored.length > 0 && announce) {
-      keepPanel.say(`Restored from this browser: ${restored.join(' and ')}.`);
-      byId('keep-status').dataset.restored = String(restored.length);
-    }
-    return { restored, kept: state.race };
+    return await restoreKept({ lab, race, form, corpus, saver, keepPanel }, notes, { announce });
   } finally {
     restoring = false;
     refresh();
   }
 }
 
-/** What a reload mid-race kept and lost, in words. */
-function continueMessage(
-  record: RaceRecord,
-  models: Partial<Record<Role, ExportedCheckpoint>>,
-): string {
-  let left: { id?: string; steps?: Partial<Record<Role, number>> } = {};
-  try {
-    left = JSON.parse(localStorage.getItem(LEFT_RACE_KEY) ?? '{}');
-  } catch {
-    // Nothing known about where the race was when the page was left.
-  }
-  const reached = left.id === record.id ? left.steps : undefined;
-  const kept: string[] = [];
-  const lost: string[] = [];
-  for (const role of ROLES) {
-    const checkpoint = models[role];
-    const ofRace = checkpoint?.meta.raceId === record.id && checkpoint.training !== undefined;
-    const from = ofRace ? checkpoint.meta.step : 0;
-    if (ofRace) kept.push(`${ROLE_LABEL[role]} at step ${from}`);
-    const at = reached?.[role];
-    if (at !== undefined && at > from)
-      lost.push(
-        `${ROLE_LABEL[role]} ${at === from + 1 ? `step ${at}` : `steps ${from + 1}–${at}`}`,
-      );
-    else if (!ofRace) lost.push(`everything of ${ROLE_LABEL[role]} (it starts again from step 0)`);
-  }
-  const { training } = record.settings;
-  return [
-    `The page was reloaded during a race (${record.corpusName}, ${record.settings.preset}, ${training.steps} steps).`,
-    kept.length > 0
-      ? `Kept in this browser: ${kept.join(' and ')}, with the optimiser state and the data position (saved after each validation).`
-      : 'Nothing of this race had been kept yet (a model is saved after each validation).',
-    lost.length > 0
-      ? `Lost: ${lost.join(', ')}, and their training time. Continuing trains them again, the same way (same seed, same batches).`
-      : reached === undefined
-        ? 'Lost: whatever was trained after the last validation; continuing trains it again, the same way.'
-        : 'Nothing was lost.',
-  ].join(' ');
-}
-
 continueButton.addEventListener('click', () =>
   run(
     async () => {
-      const left = reloaded;
+      const left = notes.reloaded;
       if (left === undefined) return;
       const { corpus: text, problem } = corpus.current();
       if (text === undefined) throw new Error(problem);
@@ -387,14 +249,14 @@ continueButton.addEventListener('click', () =>
         const checkpoint = await restoreModel(role);
         if (checkpoint !== undefined) saved[role] = checkpoint;
       }
-      reloaded = undefined;
+      notes.reloaded = undefined;
       await race.continueAfterReload(left.record, text.text, left.history, saved);
     },
     (message) => form.show([], [`Could not continue the race: ${message}`]),
   ),
 );
 byId('end-race').addEventListener('click', () => {
-  reloaded = undefined;
+  notes.reloaded = undefined;
   race.endReloaded();
   const record = race.record();
   // So that the next reload does not offer it again.
@@ -408,13 +270,7 @@ window.addEventListener('beforeunload', (event) => {
   event.preventDefault();
   event.returnValue = '';
 });
-window.addEventListener('pagehide', () => {
-  if (!race.active) return;
-  const steps = Object.fromEntries(
-    ROLES.map((role) => [role, race.history.train[role].at(-1)?.step ?? 0]),
-  );
-  localStorage.setItem(LEFT_RACE_KEY, JSON.stringify({ id: race.id, steps }));
-});
+window.addEventListener('pagehide', () => noteLeftRace(race));
 
 form.form.addEventListener('submit', (event) => {
   event.preventDefault();
@@ -445,8 +301,8 @@ form.form.addEventListener('submit', (event) => {
           return;
         }
       }
-      reloaded = undefined;
-      failureNote = '';
+      notes.reloaded = undefined;
+      notes.failureNote = '';
       if (generatePanel.busy) await generatePanel.stop();
       await race.start(settings, text.text, text.name);
     },
@@ -530,16 +386,8 @@ async function main(): Promise<void> {
       keepPanel.say(`Nothing restored: ${error.message}`, true);
     });
   }
-  localStorage.removeItem(LEFT_RACE_KEY);
+  forgetLeftRace();
   document.body.dataset.ready = 'true';
 }
 
 void main();
-
-/** A device as the page names it in messages. */
-function describeDevice(device: string): string {
-  return (
-    { wasm: 'WebAssembly', webgl: 'WebGL', webgpu: 'WebGPU', cpu: 'plain JavaScript' }[device] ??
-    device
-  );
-}

@@ -1,66 +1,29 @@
 // The race: both workers set up with the same seed, data and size, then trained side by side
 // (one worker per model, so on two cores they really run at once), their step and validation
-// events collected into the history the chart draws. When a worker loses its WebGL context the
-// race is interrupted — the other racer waits — until `recover` restarts that worker from the
-// racer's last checkpoint kept in IndexedDB.
+// events collected (race-log.ts) into the history the chart draws. When a worker loses its WebGL
+// context the race is interrupted — the other racer waits — until `recover` restarts that worker
+// from the racer's last checkpoint kept in IndexedDB.
 import {
-  type EvalEvent,
   type ExportedCheckpoint,
-  type MemoryInfo,
   type ModelSummary,
   ROLE_LABEL,
   ROLES,
   type Role,
-  type StepEvent,
   type TrainOutcome,
 } from '../shared/protocol.js';
-import { RaceHistory, recentTokensPerSecond } from '../shared/race-history.js';
+import { type RaceHistory, recentTokensPerSecond } from '../shared/race-history.js';
 import type { RaceSettings } from '../shared/settings.js';
 import type { Lab } from './lab.js';
+import type { ModelWorker } from './model-worker.js';
+import { RaceLog } from './race-log.js';
+import { explainFailure, newRaceId, type RaceRecord, type RaceState } from './race-record.js';
 
-export type RaceState =
-  | 'idle'
-  | 'preparing'
-  | 'running'
-  | 'paused'
-  | 'interrupted'
-  | 'finished'
-  | 'failed'
-  /** Restored after a reload in the middle of a race: it can be continued from its checkpoints. */
-  | 'reloaded';
+export type { MemoryLogEntry, RaceRecord, RaceState } from './race-record.js';
 
-/**
- * The race as kept in IndexedDB with every save: which race the kept models belong to, its
- * settings and text, and how it stood — `running` when saved mid-race (a checkpoint), so that a
- * reload can offer to continue it.
- */
-export interface RaceRecord {
-  id: string;
-  state: 'running' | 'finished' | 'failed';
-  settings: RaceSettings;
-  corpusName: string;
-  error?: string;
-}
-
-/** One entry of the memory log: `tf.memory()` of a worker right after a step. */
-export interface MemoryLogEntry extends MemoryInfo {
-  step: number;
-}
-
-export class Race {
+export class Race extends RaceLog {
   state: RaceState = 'idle';
-  history = new RaceHistory();
   /** Tells a checkpoint of this race from an older one kept in IndexedDB. */
   id = '';
-  readonly latestStep: Partial<Record<Role, StepEvent>> = {};
-  readonly latestEval: Partial<Record<Role, EvalEvent>> = {};
-  /**
-   * Each worker's `tf.memory()` after each step (the debug panel's leak check over the run; on
-   * WebGL with the texture counters).
-   */
-  readonly tensorLog: Record<Role, MemoryLogEntry[]> = { primer: [], vanilla: [] };
-  /** Where each racer last resumed from after a lost context (for the page and the tests). */
-  readonly resumedFrom: Partial<Record<Role, number>> = {};
   settings: RaceSettings | undefined;
   /** Why the race failed, when it did. */
   error: string | undefined;
@@ -73,29 +36,14 @@ export class Race {
   private stopRequested = false;
 
   constructor(
-    private readonly lab: Lab,
+    lab: Lab,
     private readonly onChange: () => void,
     private readonly onEnd: () => Promise<void>,
   ) {
+    super(lab);
     lab.onLost(() => {
       if (this.state === 'running') void this.pauseWorkers().catch(() => {});
       else if (this.state === 'paused') this.set('interrupted');
-    });
-    lab.onEvent((event) => {
-      if (event.type === 'step') {
-        this.latestStep[event.role] = event;
-        this.history.addStep(event.role, { step: event.step, ms: event.trainMs, loss: event.loss });
-        const log = this.tensorLog[event.role];
-        log.push({ step: event.step, ...event.memory });
-        if (log.length > 1000) log.shift();
-        const model = this.lab.models[event.role];
-        if (model) model.meta.step = event.step;
-      } else if (event.type === 'eval') {
-        this.latestEval[event.role] = event;
-        this.history.addEval(event.role, { step: event.step, ms: event.trainMs, loss: event.loss });
-        const model = this.lab.models[event.role];
-        if (model) model.meta.valLoss = event.loss;
-      }
     });
   }
 
@@ -137,23 +85,7 @@ export class Race {
       for (const role of ROLES) {
         if (this.lab.lost[role] === undefined) continue;
         const worker = await this.lab.restart(role);
-        const checkpoint = await saved(role);
-        let from = 0;
-        if (checkpoint?.meta.raceId === this.id && checkpoint.training !== undefined) {
-          this.adopt(
-            role,
-            await worker.rpc.call('resume', {
-              checkpoint,
-              text: this.text,
-              evalEvery: this.settings.training.evalEvery,
-            }),
-          );
-          from = checkpoint.meta.step;
-        } else {
-          await this.setUp(role);
-        }
-        this.rewind(role, from);
-        this.resumedFrom[role] = from;
+        await this.resumeRacer(role, worker, await saved(role));
       }
       this.lab.changed();
     } catch (error) {
@@ -180,25 +112,7 @@ export class Race {
     this.begin(record.settings, text, record.corpusName, record.id);
     this.history = history;
     try {
-      for (const role of ROLES) {
-        const checkpoint = saved[role];
-        let from = 0;
-        if (checkpoint?.meta.raceId === record.id && checkpoint.training !== undefined) {
-          this.adopt(
-            role,
-            await this.lab.worker(role).rpc.call('resume', {
-              checkpoint,
-              text,
-              evalEvery: record.settings.training.evalEvery,
-            }),
-          );
-          from = checkpoint.meta.step;
-        } else {
-          await this.setUp(role);
-        }
-        this.rewind(role, from);
-        this.resumedFrom[role] = from;
-      }
+      for (const role of ROLES) await this.resumeRacer(role, this.lab.worker(role), saved[role]);
       this.lab.changed();
     } catch (error) {
       this.fail(new Error(`could not continue the race: ${(error as Error).message}`));
@@ -217,12 +131,7 @@ export class Race {
     this.pausedFor = undefined;
     this.resumeNote = undefined;
     this.stopRequested = false;
-    for (const role of ROLES) {
-      delete this.latestStep[role];
-      delete this.latestEval[role];
-      delete this.resumedFrom[role];
-      this.tensorLog[role].length = 0;
-    }
+    this.forgetRacers();
   }
 
   /** The race as kept with each save (undefined before the first race). */
@@ -264,19 +173,37 @@ export class Race {
     );
   }
 
+  /**
+   * Puts `role` back at `checkpoint` when it is one of this race's (weights, optimiser moments,
+   * data position), else sets it up afresh at step 0; its steps after that are forgotten.
+   */
+  private async resumeRacer(
+    role: Role,
+    worker: ModelWorker,
+    checkpoint: ExportedCheckpoint | undefined,
+  ): Promise<void> {
+    let from = 0;
+    if (checkpoint?.meta.raceId === this.id && checkpoint.training !== undefined) {
+      this.adopt(
+        role,
+        await worker.rpc.call('resume', {
+          checkpoint,
+          text: this.text,
+          evalEvery: this.settings!.training.evalEvery,
+        }),
+      );
+      from = checkpoint.meta.step;
+    } else {
+      await this.setUp(role);
+    }
+    this.rewind(role, from);
+    this.resumedFrom[role] = from;
+  }
+
   private adopt(role: Role, summary: ModelSummary): void {
     summary.meta.source = `trained in the browser on ${this.corpusName}`;
     summary.meta.raceId = this.id;
     this.lab.models[role] = summary;
-  }
-
-  /** Forgets what `role` did after `step`: its resumed steps take their place. */
-  private rewind(role: Role, step: number): void {
-    this.history.rewind(role, step);
-    const log = this.tensorLog[role];
-    log.splice(0, log.length, ...log.filter((e) => e.step <= step));
-    delete this.latestStep[role];
-    delete this.latestEval[role];
   }
 
   /** Continues a paused race. */
@@ -323,10 +250,7 @@ export class Race {
   ): void {
     this.history = history;
     // The table shows the restored models' numbers, not those of a race that failed meanwhile.
-    for (const role of ROLES) {
-      delete this.latestStep[role];
-      delete this.latestEval[role];
-    }
+    this.forgetLatest();
     if (record !== undefined) {
       this.settings = record.settings;
       this.id = record.id;
@@ -414,21 +338,4 @@ export class Race {
     this.state = state;
     this.onChange();
   }
-}
-
-/** A fresh race id (tells a checkpoint of this race from an older one kept in IndexedDB). */
-function newRaceId(): string {
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-}
-
-/** A failure's message, with what it means when tfjs's own words do not say (out of memory). */
-function explainFailure(message: string): string {
-  const text = /[.!?)]$/.test(message) ? message : `${message}.`;
-  if (
-    /out of bounds|out of memory|\bOOM\b|Array buffer allocation failed|allocation failed/i.test(
-      message,
-    )
-  )
-    return `${text} The backend ran out of memory: use a smaller batch size, sequence length or model.`;
-  return text;
 }

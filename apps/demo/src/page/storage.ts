@@ -7,7 +7,7 @@
 // the tab closes) leaves everything as the previous save left it. The one way to break that is
 // to leave a transaction running after a request threw, so keep() aborts it.
 import type { ExportedCheckpoint, Role } from '../shared/protocol.js';
-import type { RaceRecord } from './race.js';
+import type { RaceRecord } from './race-record.js';
 
 const DB_NAME = 'primer-ez-demo';
 const VERSION = 1;
