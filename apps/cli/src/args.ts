@@ -22,15 +22,36 @@ export type Flags = Record<string, Flag>;
 /** Parsed values, by flag name (camelCase is not applied: names stay as written, with dashes). */
 export type Values = Record<string, string | string[] | number | boolean | undefined>;
 
+/** The value a flag parses to: an enum's own values, numbers for int and float, and so on. */
+export type FlagValue<F extends Flag> = F extends { type: 'boolean' }
+  ? boolean
+  : F extends { type: 'int' | 'float' }
+    ? number
+    : F extends { type: 'enum'; values: readonly (infer V)[] }
+      ? V
+      : F extends { multiple: true }
+        ? string[]
+        : 'multiple' extends keyof F
+          ? string | string[]
+          : string;
+
+/**
+ * Parsed values typed by their flags (declare flags `as const satisfies Flags` to get them): a
+ * flag with a default always has a value, a boolean is `true` or absent, others may be absent.
+ */
+export type ValuesOf<F extends Flags> = {
+  [K in keyof F]: FlagValue<F[K]> | (F[K] extends { default: string | number } ? never : undefined);
+};
+
 /**
  * Parses `argv` against typed flags: unknown flags, missing values and values of the wrong type
  * are {@link UsageError}s naming the flag, the value and what was expected.
  */
-export function parse(
+export function parse<const F extends Flags>(
   command: string,
   argv: string[],
-  flags: Flags,
-): { values: Values; positionals: string[] } {
+  flags: F,
+): { values: ValuesOf<F>; positionals: string[] } {
   const options: Record<
     string,
     { type: 'string' | 'boolean'; multiple?: boolean; short?: string }
@@ -45,7 +66,7 @@ export function parse(
   }
   // `--help` wins over any other mistake on the line, so it always shows the help.
   if ('help' in flags && (argv.includes('--help') || argv.includes('-h')))
-    return { values: { help: true }, positionals: [] };
+    return { values: { ...defaults(flags), help: true } as ValuesOf<F>, positionals: [] };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -54,16 +75,21 @@ export function parse(
       `${command}: ${(error as Error).message.replace(/\. To specify.*$/, '')} (see primer-ez ${command} --help).`,
     );
   }
-  const values: Values = {};
+  const values = defaults(flags);
   for (const [name, flag] of Object.entries(flags)) {
     const raw = parsed.values[name];
-    if (raw === undefined) {
-      if ('default' in flag && flag.default !== undefined) values[name] = flag.default;
-      continue;
-    }
-    values[name] = convert(command, name, flag, raw as string | string[] | boolean);
+    if (raw !== undefined)
+      values[name] = convert(command, name, flag, raw as string | string[] | boolean);
   }
-  return { values, positionals: parsed.positionals };
+  return { values: values as ValuesOf<F>, positionals: parsed.positionals };
+}
+
+/** The flags' defaults, by name. */
+function defaults(flags: Flags): Values {
+  const values: Values = {};
+  for (const [name, flag] of Object.entries(flags))
+    if ('default' in flag && flag.default !== undefined) values[name] = flag.default;
+  return values;
 }
 
 function convert(command: string, name: string, flag: Flag, raw: string | string[] | boolean) {
@@ -97,7 +123,7 @@ export const PRESET_SIZES: readonly string[] = Object.keys(PRESETS).filter(
 );
 
 /** Every model config key as a typed flag (`--d-model 256`, `--dconv shared`, `--tie-embeddings`). */
-export const CONFIG_FLAGS: Flags = {
+export const CONFIG_FLAGS = {
   'vocab-size': {
     type: 'int',
     min: 1,
@@ -134,7 +160,7 @@ export const CONFIG_FLAGS: Flags = {
     description: 'config tie_embeddings',
   },
   dropout: { type: 'float', min: 0, description: 'config dropout' },
-};
+} as const satisfies Flags;
 
 /** The config keys given as flags, as a partial config (snake_case). */
 export function configFromFlags(values: Values): Partial<ConfigInput> {

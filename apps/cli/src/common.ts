@@ -21,7 +21,7 @@ import { findCheckpoint } from '@primer-ez/trainer/node';
 import type { Flags } from './args.js';
 import { CliError } from './errors.js';
 
-export const BACKEND_FLAG: Flags = {
+export const BACKEND_FLAG = {
   backend: {
     type: 'enum',
     values: NODE_DEVICES,
@@ -29,10 +29,10 @@ export const BACKEND_FLAG: Flags = {
     description:
       'tfjs backend: auto picks the fastest that initialises (cuda, tensorflow, webgpu on a hardware GPU, wasm, cpu); webgpu needs the npm package webgpu',
   },
-};
+} as const satisfies Flags;
 
 /** How `train` and `data prepare` get a tokenizer: trained on the text, or read from a file. */
-export const TOKENIZER_FLAGS: Flags = {
+export const TOKENIZER_FLAGS = {
   tokenizer: {
     type: 'enum',
     values: ['char', 'bpe'],
@@ -50,7 +50,7 @@ export const TOKENIZER_FLAGS: Flags = {
     default: 4096,
     description: 'vocabulary size when training a BPE tokenizer',
   },
-};
+} as const satisfies Flags;
 
 /** Initialises the backend a `--backend` flag names, and says what was chosen on stderr. */
 export async function setupBackend(device: string, quiet = false): Promise<BackendInfo> {

@@ -6,24 +6,24 @@ import { startWorkerThreads, type WorkerThreadPool } from '@primer-ez/trainer/wo
 import type { Flags } from './args.js';
 import { UsageError } from './errors.js';
 
-export const WORKERS_FLAG: Flags = {
+export const WORKERS_FLAG = {
   workers: {
     type: 'int',
     min: 1,
     description:
       'threads training data-parallel, each on a share of the batch (default: the cores, at most --batch-size; 1 on tensorflow and cuda, which thread themselves, and on webgpu, one GPU)',
   },
-};
+} as const satisfies Flags;
 
 /** `--workers` of `eval`: the threads scoring batches of windows side by side. */
-export const EVAL_WORKERS_FLAG: Flags = {
+export const EVAL_WORKERS_FLAG = {
   workers: {
     type: 'int',
     min: 1,
     description:
       'threads scoring batches of windows side by side, each on a replica of the model (default: the cores, at most the batches; 1 on tensorflow and cuda, which thread themselves, and on webgpu, one GPU)',
   },
-};
+} as const satisfies Flags;
 
 /** `--workers`, or its default for this backend and batch size. */
 export function resolveWorkers(

@@ -18,7 +18,7 @@ import { type Flags, help, parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { best, fastestStep } from './bench.js';
 
-export const BENCH_GPU_FLAGS: Flags = {
+export const BENCH_GPU_FLAGS = {
   gpu: { type: 'boolean', description: 'the GPU benchmark (this table)' },
   presets: {
     type: 'string',
@@ -43,7 +43,7 @@ export const BENCH_GPU_FLAGS: Flags = {
     description: "Python with PyTorch for the side-by-side ('none' to skip)",
   },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+} as const satisfies Flags;
 
 const PYTORCH_BENCH = fileURLToPath(
   new URL('../../../../interop/pytorch/bench_train.py', import.meta.url),
@@ -82,19 +82,19 @@ export async function benchGpu(argv: string[]): Promise<void> {
         BENCH_GPU_FLAGS,
       ),
     );
-  const presets = (v.presets as string).split(',').map((p) => p.trim());
+  const presets = v.presets.split(',').map((p) => p.trim());
   for (const p of presets)
     if (!['tiny', 'small', 'labml', 'medium'].includes(p))
       throw new UsageError(
         `bench --gpu: unknown preset ${p}; choose from tiny, small, labml, medium.`,
       );
-  const devices = (v.devices as string).split(',').map((d) => d.trim());
+  const devices = v.devices.split(',').map((d) => d.trim());
   for (const d of devices)
     if (d !== 'webgpu' && d !== 'cuda')
       throw new UsageError(`bench --gpu: --devices takes webgpu and cuda, not ${d}.`);
   await import('@primer-ez/tensor-ops');
-  const batch = v['batch-size'] as number;
-  const steps = v.steps as number;
+  const batch = v['batch-size'];
+  const steps = v.steps;
   const vocab = 65;
   const tokens = Int32Array.from({ length: 200_000 }, (_, i) => (i * 7 + ((i * i) % 13)) % vocab);
   const rows: Row[] = [];
@@ -158,7 +158,7 @@ export async function benchGpu(argv: string[]): Promise<void> {
       }
     }
   }
-  rows.push(...pytorchRows(v.pytorch as string, presets, batch, steps));
+  rows.push(...pytorchRows(v.pytorch, presets, batch, steps));
   process.stdout.write(table(rows));
 }
 

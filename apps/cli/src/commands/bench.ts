@@ -6,7 +6,7 @@ import { type Flags, help, PRESET_SIZES, parse } from '../args.js';
 import { UsageError } from '../errors.js';
 import { resolveWorkers, startReplicas, WORKERS_FLAG } from '../workers.js';
 
-export const BENCH_FLAGS: Flags = {
+export const BENCH_FLAGS = {
   preset: {
     type: 'enum',
     values: PRESET_SIZES,
@@ -25,7 +25,7 @@ export const BENCH_FLAGS: Flags = {
     description: 'the GPU benchmark instead (webgpu, cuda, PyTorch; see bench --gpu --help)',
   },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+} as const satisfies Flags;
 
 /** `primer-ez bench`: training, forward and generation throughput on each available backend. */
 export async function bench(argv: string[]): Promise<void> {
@@ -36,16 +36,14 @@ export async function bench(argv: string[]): Promise<void> {
     return void process.stdout.write(
       help('primer-ez bench [flags]: throughput on each available backend', BENCH_FLAGS),
     );
-  const devices = v.backends
-    ? (v.backends as string).split(',')
-    : NODE_DEVICES.filter((d) => d !== 'auto');
+  const devices = v.backends ? v.backends.split(',') : NODE_DEVICES.filter((d) => d !== 'auto');
   for (const d of devices)
     if (!NODE_DEVICES.includes(d as never))
       throw new UsageError(`bench: unknown backend ${d}; choose from ${NODE_DEVICES.join(', ')}.`);
   await import('@primer-ez/tensor-ops');
   const vocab = 65;
   const tokens = Int32Array.from({ length: 100_000 }, (_, i) => (i * 7 + ((i * i) % 13)) % vocab);
-  const batch = v['batch-size'] as number;
+  const batch = v['batch-size'];
   process.stdout.write(
     `| backend | model | workers | train tokens/s | forward tokens/s | generate tokens/s (KV cache) |\n|---|---|---:|---:|---:|---:|\n`,
   );
@@ -59,7 +57,7 @@ export async function bench(argv: string[]): Promise<void> {
       );
       continue;
     }
-    const workers = resolveWorkers(v.workers as number | undefined, info, batch);
+    const workers = resolveWorkers(v.workers, info, batch);
     const replicas = startReplicas(workers, info);
     try {
       for (const arch of ['', '-vanilla']) {
@@ -72,7 +70,7 @@ export async function bench(argv: string[]): Promise<void> {
           evalWindows: 1,
           workers,
         });
-        const trainMs = (await fastestStep(trainer, v.steps as number, replicas)) / 1000;
+        const trainMs = (await fastestStep(trainer, v.steps, replicas)) / 1000;
         const ids = tf.tensor2d(tokens.subarray(0, batch * t), [batch, t], 'int32');
         const forwardMs = await best(3, async () => {
           const logits = model.forward(ids, { checkIds: false });

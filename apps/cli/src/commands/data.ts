@@ -11,7 +11,7 @@ import { corpusProgress, textError } from '../corpus.js';
 import { CliError, UsageError } from '../errors.js';
 import { interruptible } from '../token-data.js';
 
-export const PREPARE_FLAGS: Flags = {
+export const PREPARE_FLAGS = {
   text: {
     type: 'string',
     multiple: true,
@@ -34,7 +34,7 @@ export const PREPARE_FLAGS: Flags = {
   out: { type: 'string', placeholder: 'DIR', description: 'dataset directory to write' },
   force: { type: 'boolean', description: 'replace --out if it is not empty' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+} as const satisfies Flags;
 
 const SYNOPSIS =
   'primer-ez data prepare --text FILE… [--tokenizer char|bpe | --tokenizer-file tokenizer.json] --out DIR: ' +
@@ -63,30 +63,27 @@ async function prepare(argv: string[]): Promise<void> {
     throw new UsageError(
       `data prepare: unexpected argument ${JSON.stringify(positionals[0])}; text files go after --text.`,
     );
-  const paths = v.text as string[] | undefined;
+  const paths = v.text;
   if (!paths || paths.length === 0)
     throw new UsageError('data prepare: --text FILE is required (repeat it for several files).');
   if (v.out === undefined) throw new UsageError('data prepare: --out DIR is required.');
-  const fraction = v['validation-fraction'] as number;
+  const fraction = v['validation-fraction'];
   if (!(fraction > 0 && fraction < 1))
     throw new UsageError(
       `data prepare: --validation-fraction ${fraction} must be between 0 and 1 (exclusive), e.g. 0.1.`,
     );
-  const out = resolve(v.out as string);
+  const out = resolve(v.out);
   await checkDatasetOut(out, Boolean(v.force)).catch((error: Error) => {
     throw new CliError(`--out ${v.out}: ${error.message}`);
   });
   const tokenizer: TokenizerSpec = v['tokenizer-file']
-    ? await loadTokenizerFile(
-        v['tokenizer-file'] as string,
-        `--tokenizer-file ${v['tokenizer-file']}`,
-      )
+    ? await loadTokenizerFile(v['tokenizer-file'], `--tokenizer-file ${v['tokenizer-file']}`)
     : v.tokenizer === 'bpe'
       ? {
           kind: 'bpe',
-          vocabSize: v['vocab-size-bpe'] as number,
+          vocabSize: v['vocab-size-bpe'],
           specialTokens: ['<|endoftext|>'],
-          sampleBytes: Math.round((v['bpe-sample-mb'] as number) * 2 ** 20),
+          sampleBytes: Math.round(v['bpe-sample-mb'] * 2 ** 20),
         }
       : { kind: 'char' };
   const { meta, tokenizer: tok } = await interruptible(

@@ -18,7 +18,7 @@ import { stdinAsFile } from '../stdio.js';
 import { interruptible } from '../token-data.js';
 import { defaultWorkers, EVAL_WORKERS_FLAG, startReplicas } from '../workers.js';
 
-export const EVAL_FLAGS: Flags = {
+export const EVAL_FLAGS = {
   checkpoint: {
     type: 'string',
     placeholder: 'DIR',
@@ -40,7 +40,7 @@ export const EVAL_FLAGS: Flags = {
   ...BACKEND_FLAG,
   ...EVAL_WORKERS_FLAG,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+} as const satisfies Flags;
 
 /**
  * `primer-ez eval`: mean next-token cross-entropy, perplexity and bits per token over consecutive
@@ -61,10 +61,10 @@ export async function evaluate(argv: string[]): Promise<void> {
   if (v.checkpoint === undefined) throw new UsageError('eval: --checkpoint DIR is required.');
   if (v.text === undefined)
     throw new UsageError('eval: --text FILE is required (--text - reads stdin).');
-  const backend = await setupBackend(v.backend as string, Boolean(v.json));
-  const { model, tokenizer, dir } = await loadModelAndTokenizer(v.checkpoint as string);
+  const backend = await setupBackend(v.backend, Boolean(v.json));
+  const { model, tokenizer, dir } = await loadModelAndTokenizer(v.checkpoint);
   const maxSeqLen = model.config.max_seq_len;
-  const seqLen = (v['seq-len'] as number | undefined) ?? maxSeqLen;
+  const seqLen = v['seq-len'] ?? maxSeqLen;
   if (seqLen > maxSeqLen)
     throw new UsageError(
       `eval: --seq-len ${seqLen} exceeds the model's max_seq_len ${maxSeqLen}; use --seq-len ${maxSeqLen} or less.`,
@@ -77,7 +77,7 @@ export async function evaluate(argv: string[]): Promise<void> {
   try {
     const path = join(scratch, 'tokens.bin');
     const stdin = join(scratch, 'stdin.txt');
-    const paths = await stdinAsFile(v.text as string[], stdin);
+    const paths = await stdinAsFile(v.text, stdin);
     const dtype = tokenDtype(tokenizer.vocabSize);
     const { tokens: count } = await interruptible((signal) =>
       tokenizeToFile(path, { paths, tokenizer, dtype, onProgress: corpusProgress(), signal }).catch(
@@ -94,13 +94,13 @@ export async function evaluate(argv: string[]): Promise<void> {
     );
     if (count < seqLen + 1)
       throw new CliError(
-        `eval: --text ${(v.text as string[]).join(' ')} holds ${count} tokens, fewer than one window of ${seqLen + 1} ` +
+        `eval: --text ${v.text.join(' ')} holds ${count} tokens, fewer than one window of ${seqLen + 1} ` +
           `(--seq-len ${seqLen}, plus the next token); score more text${count >= 2 ? ` or use a shorter --seq-len (at most ${count - 1})` : ''}.`,
       );
     tokens = new FileTokenSource(path, dtype, tokenizer.vocabSize, count);
-    const batchSize = v['batch-size'] as number;
+    const batchSize = v['batch-size'];
     const batches = Math.ceil(Math.floor((count - 1) / seqLen) / batchSize);
-    const workers = Math.min((v.workers as number | undefined) ?? defaultWorkers(backend), batches);
+    const workers = Math.min(v.workers ?? defaultWorkers(backend), batches);
     const replicas = startReplicas(workers, backend);
     try {
       if (replicas)

@@ -11,7 +11,7 @@ import {
 import { stopOnSignals } from '../signals.js';
 import { readStdin } from '../stdio.js';
 
-export const GENERATE_FLAGS: Flags = {
+export const GENERATE_FLAGS = {
   checkpoint: {
     type: 'string',
     placeholder: 'DIR',
@@ -61,7 +61,7 @@ export const GENERATE_FLAGS: Flags = {
   },
   ...BACKEND_FLAG,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+} as const satisfies Flags;
 
 export async function generate(argv: string[]): Promise<void> {
   const { values: v, positionals } = parse('generate', argv, GENERATE_FLAGS);
@@ -79,13 +79,13 @@ export async function generate(argv: string[]): Promise<void> {
       `generate: unexpected argument ${JSON.stringify(positionals[0])}; use --prompt.`,
     );
   if (v.checkpoint === undefined) throw new UsageError('generate: --checkpoint DIR is required.');
-  const prompt = v.prompt === '-' ? (await readStdin()).toString('utf8') : (v.prompt as string);
+  const prompt = v.prompt === '-' ? (await readStdin()).toString('utf8') : v.prompt;
   if (prompt === '')
     throw new UsageError(
       `generate: --prompt${v.prompt === '-' ? ' - (stdin)' : ''} is empty; give some text to continue.`,
     );
-  await setupBackend(v.backend as string, true);
-  const { model, tokenizer } = await loadModelAndTokenizer(v.checkpoint as string);
+  await setupBackend(v.backend, true);
+  const { model, tokenizer } = await loadModelAndTokenizer(v.checkpoint);
   let stream: ReturnType<typeof generateStream>;
   try {
     tokenizer.encode(prompt);
@@ -98,13 +98,13 @@ export async function generate(argv: string[]): Promise<void> {
   const interrupt = stopOnSignals();
   try {
     stream = generateStream(model, tokenizer, prompt, {
-      maxNewTokens: v['max-new-tokens'] as number,
-      temperature: v.temperature as number,
-      topK: v['top-k'] as number,
-      topP: v['top-p'] as number,
-      repetitionPenalty: v['repetition-penalty'] as number,
-      ...(v.seed !== undefined ? { seed: v.seed as number } : {}),
-      ...(v.stop ? { stop: v.stop as string[] } : {}),
+      maxNewTokens: v['max-new-tokens'],
+      temperature: v.temperature,
+      topK: v['top-k'],
+      topP: v['top-p'],
+      repetitionPenalty: v['repetition-penalty'],
+      ...(v.seed !== undefined ? { seed: v.seed } : {}),
+      ...(v.stop ? { stop: v.stop } : {}),
       useCache: !v['no-cache'],
       signal: interrupt.signal,
     });

@@ -5,7 +5,7 @@ import { type Flags, help, parse } from '../args.js';
 import { loadModelAndTokenizer, setupBackend } from '../common.js';
 import { UsageError } from '../errors.js';
 
-export const INFO_FLAGS: Flags = {
+export const INFO_FLAGS = {
   checkpoint: {
     type: 'string',
     placeholder: 'DIR',
@@ -13,7 +13,7 @@ export const INFO_FLAGS: Flags = {
   },
   json: { type: 'boolean', description: 'print as JSON' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+} as const satisfies Flags;
 
 /** `primer-ez info`: a checkpoint's config, parameter count, size and tokenizer. */
 export async function info(argv: string[]): Promise<void> {
@@ -22,7 +22,7 @@ export async function info(argv: string[]): Promise<void> {
     return void process.stdout.write(help('primer-ez info --checkpoint DIR [--json]', INFO_FLAGS));
   if (v.checkpoint === undefined) throw new UsageError('info: --checkpoint DIR is required.');
   await setupBackend('cpu', true);
-  const { model, tokenizer, dir } = await loadModelAndTokenizer(v.checkpoint as string);
+  const { model, tokenizer, dir } = await loadModelAndTokenizer(v.checkpoint);
   const bytes = (await stat(join(dir, 'model.safetensors'))).size;
   const out = {
     checkpoint: dir,

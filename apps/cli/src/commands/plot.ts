@@ -5,7 +5,7 @@ import { type Flags, help, parse } from '../args.js';
 import { CliError, UsageError } from '../errors.js';
 import { lossChart, type Series } from '../svg.js';
 
-export const PLOT_FLAGS: Flags = {
+export const PLOT_FLAGS = {
   out: {
     type: 'string',
     placeholder: 'FILE',
@@ -26,7 +26,7 @@ export const PLOT_FLAGS: Flags = {
   },
   title: { type: 'string', placeholder: 'TEXT', default: 'Loss', description: 'chart title' },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+} as const satisfies Flags;
 
 /** `primer-ez plot RUN_DIR [RUN_DIR …]`: training and validation loss curves as an SVG image. */
 export async function plot(argv: string[]): Promise<void> {
@@ -69,10 +69,7 @@ export async function plot(argv: string[]): Promise<void> {
     const train = rows
       .filter((r) => r.loss !== undefined)
       .map((r) => {
-        ema =
-          ema === undefined
-            ? r.loss!
-            : (v.smooth as number) * ema + (1 - (v.smooth as number)) * r.loss!;
+        ema = ema === undefined ? r.loss! : v.smooth * ema + (1 - v.smooth) * r.loss!;
         return [xOf(r), ema] as [number, number];
       });
     const val = rows
@@ -94,10 +91,9 @@ export async function plot(argv: string[]): Promise<void> {
         group: name,
       });
   }
-  const out =
-    (v.out as string | undefined) ?? (runs.length === 1 ? join(runs[0]!, 'loss.svg') : 'loss.svg');
+  const out = v.out ?? (runs.length === 1 ? join(runs[0]!, 'loss.svg') : 'loss.svg');
   const svg = lossChart(series, {
-    title: v.title as string,
+    title: v.title,
     xLabel: byTime ? 'seconds' : 'step',
     yLabel: 'loss (nats/token)',
   });

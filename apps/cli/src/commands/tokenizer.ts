@@ -7,9 +7,11 @@ import { readTextFiles } from '../corpus.js';
 import { CliError, inFlagTerms, UsageError, unknownCharacterFix } from '../errors.js';
 import { readStdin } from '../stdio.js';
 
-const HELP_FLAG: Flags = { help: { type: 'boolean', short: 'h', description: 'show this help' } };
+const HELP_FLAG = {
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies Flags;
 
-const TRAIN: Flags = {
+const TRAIN = {
   type: {
     type: 'enum',
     values: ['char', 'bpe'],
@@ -36,8 +38,8 @@ const TRAIN: Flags = {
     description: 'where to write the tokenizer',
   },
   ...HELP_FLAG,
-};
-const ENCODE: Flags = {
+} as const satisfies Flags;
+const ENCODE = {
   tokenizer: { type: 'string', placeholder: 'FILE', description: 'tokenizer.json' },
   text: {
     type: 'string',
@@ -46,8 +48,8 @@ const ENCODE: Flags = {
     description: 'text file to encode (repeatable; - or none reads stdin)',
   },
   ...HELP_FLAG,
-};
-const DECODE: Flags = {
+} as const satisfies Flags;
+const DECODE = {
   tokenizer: { type: 'string', placeholder: 'FILE', description: 'tokenizer.json' },
   ids: {
     type: 'string',
@@ -55,7 +57,7 @@ const DECODE: Flags = {
     description: 'file holding a JSON array of ids (- or none reads stdin)',
   },
   ...HELP_FLAG,
-};
+} as const satisfies Flags;
 
 const SUBCOMMANDS: Record<string, [run: (argv: string[]) => Promise<void>, summary: string]> = {
   train: [trainTokenizer, 'train a character or byte-level BPE tokenizer on text'],
@@ -97,20 +99,20 @@ async function trainTokenizer(argv: string[]): Promise<void> {
   noPositionals('tokenizer train', positionals, '--text');
   if (!v.text)
     throw new UsageError('tokenizer train: --text FILE is required (--text - reads stdin).');
-  const text = await readTextFiles(v.text as string[]);
-  const specialTokens = (v.special as string[] | undefined) ?? [];
+  const text = await readTextFiles(v.text);
+  const specialTokens = v.special ?? [];
   let tok: ReturnType<typeof trainCharTokenizer> | ReturnType<typeof trainByteLevelBpe>;
   try {
     tok =
       v.type === 'bpe'
-        ? trainByteLevelBpe(text, { vocabSize: v['vocab-size'] as number, specialTokens })
+        ? trainByteLevelBpe(text, { vocabSize: v['vocab-size'], specialTokens })
         : trainCharTokenizer(text, { specialTokens });
   } catch (error) {
     throw new CliError(
       `tokenizer train: ${inFlagTerms((error as Error).message, { specialTokens: '--special', vocabSize: '--vocab-size' })}`,
     );
   }
-  await saveTokenizer(tok, v.out as string).catch((error: Error) => {
+  await saveTokenizer(tok, v.out).catch((error: Error) => {
     throw new CliError(`tokenizer train: cannot write --out ${v.out}: ${error.message}`);
   });
   process.stderr.write(`wrote ${v.out}: ${tok.kind} tokenizer, ${tok.vocabSize} tokens\n`);
@@ -124,8 +126,8 @@ async function encode(argv: string[]): Promise<void> {
     );
   noPositionals('tokenizer encode', positionals, '--text');
   if (!v.tokenizer) throw new UsageError('tokenizer encode: --tokenizer FILE is required.');
-  const files = (v.text as string[] | undefined) ?? [stdinOr('tokenizer encode', '--text')];
-  const tok = await loadTokenizerFile(v.tokenizer as string, '--tokenizer');
+  const files = v.text ?? [stdinOr('tokenizer encode', '--text')];
+  const tok = await loadTokenizerFile(v.tokenizer, '--tokenizer');
   const text = await readTextFiles(files);
   let ids: number[];
   try {
@@ -146,8 +148,8 @@ async function decode(argv: string[]): Promise<void> {
     );
   noPositionals('tokenizer decode', positionals, '--ids');
   if (!v.tokenizer) throw new UsageError('tokenizer decode: --tokenizer FILE is required.');
-  const path = (v.ids as string | undefined) ?? stdinOr('tokenizer decode', '--ids');
-  const tok = await loadTokenizerFile(v.tokenizer as string, '--tokenizer');
+  const path = v.ids ?? stdinOr('tokenizer decode', '--ids');
+  const tok = await loadTokenizerFile(v.tokenizer, '--tokenizer');
   const raw = path === '-' ? (await readStdin()).toString('utf8') : await readIds(path);
   let ids: unknown;
   try {

@@ -16,7 +16,7 @@ import {
   type TrainerOptions,
 } from '@primer-ez/trainer';
 import type { RunDirectory, TokenDataset } from '@primer-ez/trainer/node';
-import { configFromFlags, type Values } from '../args.js';
+import { configFromFlags } from '../args.js';
 import { loadTokenizerFile, shownPath } from '../common.js';
 import { readCorpus } from '../corpus.js';
 import {
@@ -29,10 +29,11 @@ import {
 import { corpusRecord, LOOP_SETTINGS } from '../run-guard.js';
 import { openDataset, runTokenData, trainTokenizerOnText } from '../token-data.js';
 import { resolveWorkers } from '../workers.js';
+import type { TrainValues } from './train.js';
 
 /** The create step of `train`: what a fresh run needs (see {@link createRun}). */
 export interface CreateInputs {
-  v: Values;
+  v: TrainValues;
   outDir: string;
   /** The --text files (stdin already kept as a file), or undefined. */
   textPaths: string[] | undefined;
@@ -81,19 +82,19 @@ export async function createRun({
     split = dataset.split;
     source = `${dataDir} (${dataset.meta.sources.map((s) => s.path).join(', ')})`;
   } else if (textPaths !== undefined) {
-    source = (v.text as string[])
+    source = (v.text ?? [])
       .map((p) =>
         p === '-' ? `standard input (kept in ${shownPath(join(outDir, 'stdin.txt'))})` : p,
       )
       .join(', ');
     tokenizer = v['tokenizer-file']
-      ? await loadTokenizerFile(v['tokenizer-file'] as string, '--tokenizer-file')
+      ? await loadTokenizerFile(v['tokenizer-file'], '--tokenizer-file')
       : await trainTokenizerOnText(
           textPaths,
           v.tokenizer === 'bpe'
             ? {
                 kind: 'bpe',
-                vocabSize: v['vocab-size-bpe'] as number,
+                vocabSize: v['vocab-size-bpe'],
                 specialTokens: ['<|endoftext|>'],
               }
             : { kind: 'char' },
@@ -101,10 +102,10 @@ export async function createRun({
   } else {
     const corpus = await readCorpus(undefined);
     tokenizer = v['tokenizer-file']
-      ? await loadTokenizerFile(v['tokenizer-file'] as string, '--tokenizer-file')
+      ? await loadTokenizerFile(v['tokenizer-file'], '--tokenizer-file')
       : v.tokenizer === 'bpe'
         ? trainByteLevelBpe(corpus.text, {
-            vocabSize: v['vocab-size-bpe'] as number,
+            vocabSize: v['vocab-size-bpe'],
             specialTokens: ['<|endoftext|>'],
           })
         : trainCharTokenizer(corpus.text);
@@ -129,23 +130,23 @@ export async function createRun({
       `train: --vocab-size ${config.vocab_size} is smaller than the tokenizer's ${tokenizer.vocabSize} tokens.`,
     );
   }
-  const model = PrimerModel.create(config, { seed: v.seed as number });
+  const model = PrimerModel.create(config, { seed: v.seed });
   const options: Partial<TrainerOptions> = {
-    batchSize: v['batch-size'] as number,
-    lr: v.lr as number,
-    warmup: v.warmup as number,
-    schedule: v.schedule as TrainerOptions['schedule'],
-    optimizer: v.optimizer as TrainerOptions['optimizer'],
-    weightDecay: v['weight-decay'] as number,
-    gradClip: v['grad-clip'] as number,
-    nonFinite: v['non-finite'] as TrainerOptions['nonFinite'],
-    accumulate: v.accumulate as number,
-    seed: v.seed as number,
-    totalSteps: v.steps as number,
-    evalWindows: v['eval-windows'] as number,
-    workers: resolveWorkers(v.workers as number | undefined, backend, v['batch-size'] as number),
+    batchSize: v['batch-size'],
+    lr: v.lr,
+    warmup: v.warmup,
+    schedule: v.schedule,
+    optimizer: v.optimizer,
+    weightDecay: v['weight-decay'],
+    gradClip: v['grad-clip'],
+    nonFinite: v['non-finite'],
+    accumulate: v.accumulate,
+    seed: v.seed,
+    totalSteps: v.steps,
+    evalWindows: v['eval-windows'],
+    workers: resolveWorkers(v.workers, backend, v['batch-size']),
   };
-  if (v['seq-len'] !== undefined) options.seqLen = v['seq-len'] as number;
+  if (v['seq-len'] !== undefined) options.seqLen = v['seq-len'];
   const mode = v.overwrite ? 'overwrite' : 'fresh';
   try {
     if (split === undefined) {

@@ -37,6 +37,7 @@ import {
   runTokenData,
 } from '../token-data.js';
 import { resolveWorkers } from '../workers.js';
+import type { TrainValues } from './train.js';
 import { encodeCorpus, MOBY_DICK } from './train-create.js';
 
 /**
@@ -45,7 +46,7 @@ import { encodeCorpus, MOBY_DICK } from './train-create.js';
  */
 export async function resumeRun(
   out: RunDirectory,
-  v: Values,
+  v: TrainValues,
   given: Values,
   fileConfig: Record<string, unknown>,
   settings: Record<string, string | number | boolean>,
@@ -66,8 +67,8 @@ export async function resumeRun(
   // The corpus: the recorded one unless --text is given; another one only when asked for. A run
   // trained on --text keeps its tokens (RUN/data): resuming without --text goes on with them.
   const recorded = info?.corpus;
-  const dataDir = v.data as string | undefined;
-  let paths = v.text as string[] | undefined;
+  const dataDir = v.data;
+  let paths = v.text;
   const ownData = dataDir === undefined && paths === undefined && (await hasRunData(out.dir));
   if (paths === undefined && !ownData && recorded !== undefined && recorded.files.length > 0)
     paths = recorded.files.map((f) => f.path);

@@ -2,12 +2,12 @@ import type { BackendInfo } from '@primer-ez/backend-node';
 import type { Tokenizer } from '@primer-ez/tokenizer';
 import { DivergenceError, generateText, type Trainer, TrainingError } from '@primer-ez/trainer';
 import type { RunDirectory } from '@primer-ez/trainer/node';
-import type { Values } from '../args.js';
 import { shownPath } from '../common.js';
 import { CliError, inFlagTerms, TRAIN_OPTION_FLAGS } from '../errors.js';
 import { formatDuration, ProgressBar } from '../progress.js';
 import type { LOOP_SETTINGS } from '../run-guard.js';
 import { startReplicas } from '../workers.js';
+import type { TrainValues } from './train.js';
 
 /** Exit codes of the signals that stop training after a save: Ctrl-C, `kill`/`timeout`, a closed terminal. */
 const SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
@@ -21,7 +21,7 @@ export async function trainRun(
   tokenizer: Tokenizer,
   run: RunDirectory,
   outDir: string,
-  v: Values,
+  v: TrainValues,
   settings: Record<string, string | number | boolean>,
   backend: BackendInfo,
 ): Promise<void> {
@@ -56,7 +56,7 @@ export async function trainRun(
   const prompt = tokenizer.decode(trainer.data.validation.subarray(0, 16));
   let final: { loss: number; bits: number } | undefined;
   let lastStep = trainer.step;
-  const maxMinutes = v['max-minutes'] as number | undefined;
+  const maxMinutes = v['max-minutes'];
   try {
     await trainer.run({
       steps: trainer.options.totalSteps,
@@ -115,8 +115,8 @@ export async function trainRun(
     const healthy = await run.checkpointDir('latest');
     const lr = trainer.options.lr >= 1e-2 ? 1e-3 : Number((trainer.options.lr / 10).toPrecision(2));
     const where = healthy
-      ? `; the last healthy checkpoint is ${shownPath(healthy)}: continue from it with a lower learning rate, e.g. primer-ez train --resume --out ${(v.out as string | undefined) ?? shownPath(outDir)} --lr ${lr}`
-      : `; no healthy checkpoint was saved: start over with a lower learning rate, e.g. primer-ez train --overwrite --out ${(v.out as string | undefined) ?? shownPath(outDir)} --lr ${lr}`;
+      ? `; the last healthy checkpoint is ${shownPath(healthy)}: continue from it with a lower learning rate, e.g. primer-ez train --resume --out ${v.out ?? shownPath(outDir)} --lr ${lr}`
+      : `; no healthy checkpoint was saved: start over with a lower learning rate, e.g. primer-ez train --overwrite --out ${v.out ?? shownPath(outDir)} --lr ${lr}`;
     throw new CliError(message.replace(/\.?$/, '') + where);
   } finally {
     for (const [signal, handler] of handlers) process.removeListener(signal, handler);

@@ -8,7 +8,15 @@ import {
   runFilesIn,
   type TokenDataset,
 } from '@primer-ez/trainer/node';
-import { CONFIG_FLAGS, checkConfigFile, type Flags, help, PRESET_SIZES, parse } from '../args.js';
+import {
+  CONFIG_FLAGS,
+  checkConfigFile,
+  type Flags,
+  help,
+  PRESET_SIZES,
+  parse,
+  type ValuesOf,
+} from '../args.js';
 import { BACKEND_FLAG, setupBackend, shownPath, TOKENIZER_FLAGS } from '../common.js';
 import { CliError, UsageError } from '../errors.js';
 import { explicitFlags } from '../run-guard.js';
@@ -18,7 +26,7 @@ import { createRun } from './train-create.js';
 import { resumeRun } from './train-resume.js';
 import { trainRun } from './train-run.js';
 
-export const TRAIN_FLAGS: Flags = {
+export const TRAIN_FLAGS = {
   text: {
     type: 'string',
     multiple: true,
@@ -168,7 +176,10 @@ export const TRAIN_FLAGS: Flags = {
   ...WORKERS_FLAG,
   ...CONFIG_FLAGS,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
-};
+} as const satisfies Flags;
+
+/** The values of `primer-ez train`'s flags, typed by the flags. */
+export type TrainValues = ValuesOf<typeof TRAIN_FLAGS>;
 
 export async function train(argv: string[]): Promise<void> {
   const { values: v, positionals } = parse('train', argv, TRAIN_FLAGS);
@@ -195,10 +206,10 @@ export async function train(argv: string[]): Promise<void> {
     throw new UsageError('train: --allow-corpus-change goes with --resume.');
   const given = parse('train', argv, explicitFlags(TRAIN_FLAGS)).values;
 
-  const arch = v.arch as 'primer-ez' | 'vanilla';
-  const preset = v.preset as string;
+  const arch = v.arch;
+  const preset = v.preset;
   const outDir = resolve(
-    (v.out as string | undefined) ??
+    v.out ??
       join(
         'runs',
         `${arch}-${preset}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`,
@@ -207,10 +218,8 @@ export async function train(argv: string[]): Promise<void> {
   // Refuse a run directory that holds a run before the slow work (the same check runs again
   // under the directory's lock when it is opened).
   if (!v.resume && !v.overwrite) await refuseNonEmpty(outDir, await runFilesIn(outDir));
-  const fileConfig = v.config
-    ? checkConfigFile(v.config as string, await readJson(v.config as string))
-    : {};
-  const backend = await setupBackend(v.backend as string);
+  const fileConfig = v.config ? checkConfigFile(v.config, await readJson(v.config)) : {};
+  const backend = await setupBackend(v.backend);
   const openOut = (mode: 'resume' | 'fresh' | 'overwrite') =>
     RunDirectory.open(outDir, { mode }).catch(async (error: Error) => {
       if (error instanceof RunDirectoryError && error.code === 'NOT_EMPTY')
@@ -222,11 +231,11 @@ export async function train(argv: string[]): Promise<void> {
   const textPaths =
     v.text === undefined
       ? undefined
-      : await stdinAsFile(v.text as string[], join(outDir, 'stdin.txt')).catch((error: Error) => {
+      : await stdinAsFile(v.text, join(outDir, 'stdin.txt')).catch((error: Error) => {
           if (error instanceof CliError) throw error;
           throw new CliError(`--out: cannot write the run directory ${outDir}: ${error.message}`);
         });
-  const dataDir = v.data as string | undefined;
+  const dataDir = v.data;
   if (dataDir !== undefined && textPaths !== undefined)
     throw new UsageError('train: --data and --text both name the training data; give one.');
   if (dataDir !== undefined && v['tokenizer-file'] !== undefined)
