@@ -73,9 +73,7 @@ export class BpeTrainer {
   /** Counts the pre-tokens of `text`. Special-token text is left out of training. */
   feed(text: string): void {
     if (typeof text !== 'string') {
-      throw new TokenizerError(
-        `training texts must be strings, got ${describeValue(text)}`,
-      );
+      throw new TokenizerError(`training texts must be strings, got ${describeValue(text)}`);
     }
     const input = isWellFormed(text) ? text : toWellFormed(text);
     const counts = this.wordCounts;

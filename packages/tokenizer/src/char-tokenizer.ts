@@ -350,9 +350,7 @@ export function trainCharTokenizer(
   const seen = new Set<number>();
   const collect = (text: unknown): void => {
     if (typeof text !== 'string') {
-      throw new TokenizerError(
-        `training texts must be strings, got ${describeValue(text)}`,
-      );
+      throw new TokenizerError(`training texts must be strings, got ${describeValue(text)}`);
     }
     const input = isWellFormed(text) ? text : toWellFormed(text);
     splitter.split(
