@@ -6,12 +6,7 @@ import {
   type BrowserDevice,
   parseBrowserDevice,
 } from '@primer-ez/backend-browser';
-import {
-  describeBackend,
-  describeDevice,
-  deviceHints,
-  showBackendDetails,
-} from './page/backend-status.js';
+import { describeBackend, memoryRefusal, showBackendDetails } from './page/backend-status.js';
 import { CorpusPanel } from './page/corpus-panel.js';
 import { DebugPanel } from './page/debug-panel.js';
 import { byId, run, scrollCues } from './page/dom.js';
@@ -30,7 +25,6 @@ import { updateScoreboard } from './page/scoreboard.js';
 import { SettingsForm } from './page/settings-form.js';
 import { forget, keep, restoreModel } from './page/storage.js';
 import { lengthProblem } from './shared/corpus.js';
-import { memoryBudget, memoryProblem } from './shared/memory-estimate.js';
 import { type ExportedCheckpoint, ROLE_LABEL, ROLES, type Role } from './shared/protocol.js';
 
 const raceStatus = byId('race-status');
@@ -286,16 +280,7 @@ form.form.addEventListener('submit', (event) => {
       }
       const info = lab.backend;
       if (info !== undefined && memoryCheck) {
-        // The character tokenizer's vocabulary: the text's distinct characters (and a few more).
-        const vocabSize = new Set(text.text).size + 4;
-        const tooBig = memoryProblem(
-          settings.sizes,
-          settings.training.batchSize,
-          settings.training.seqLen,
-          vocabSize,
-          memoryBudget(info.device, deviceHints()),
-          describeDevice(info.device),
-        );
+        const tooBig = memoryRefusal(info, settings, text.text);
         if (tooBig !== undefined) {
           form.show([{ field: 'batch_size', message: tooBig }]);
           return;

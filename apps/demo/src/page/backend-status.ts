@@ -1,7 +1,9 @@
 // The backend in words for people: one line about what trains the models, the adapter's notes
-// without their advice to developers, and the memory budget the page holds the settings to.
+// without their advice to developers, and the memory budget the page holds the settings to
+// (a race too big for it is refused before it starts).
 import type { BackendInfo, BrowserDevice } from '@primer-ez/backend-browser';
-import { memoryBudget } from '../shared/memory-estimate.js';
+import { memoryBudget, memoryProblem } from '../shared/memory-estimate.js';
+import type { RaceSettings } from '../shared/settings.js';
 
 /** One line: what trains the models, and whether the page chose it. */
 export function describeBackend(info: BackendInfo, device: BrowserDevice): string {
@@ -44,14 +46,32 @@ function forPeople(note: string): string {
     .replace(/\.\.$/, '.');
 }
 
+/** Why a race with `settings` on `text` would not fit in this backend's memory, or undefined. */
+export function memoryRefusal(
+  info: BackendInfo,
+  settings: RaceSettings,
+  text: string,
+): string | undefined {
+  // The character tokenizer's vocabulary: the text's distinct characters (and a few more).
+  const vocabSize = new Set(text).size + 4;
+  return memoryProblem(
+    settings.sizes,
+    settings.training.batchSize,
+    settings.training.seqLen,
+    vocabSize,
+    memoryBudget(info.device, deviceHints()),
+    describeDevice(info.device),
+  );
+}
+
 /** What the browser says about this device, for the memory budget. */
-export function deviceHints(): { deviceMemoryGiB?: number } {
+function deviceHints(): { deviceMemoryGiB?: number } {
   const memory = (navigator as Navigator & { deviceMemory?: number }).deviceMemory;
   return memory !== undefined ? { deviceMemoryGiB: memory } : {};
 }
 
 /** A device as the page names it in messages. */
-export function describeDevice(device: string): string {
+function describeDevice(device: string): string {
   return (
     { wasm: 'WebAssembly', webgl: 'WebGL', webgpu: 'WebGPU', cpu: 'plain JavaScript' }[device] ??
     device
