@@ -42,7 +42,9 @@ export function stepsToReach(
   if (at < 0) return null;
   const reach = evals[at]!;
   const before = evals[at - 1];
-  if (before === undefined || !(before.loss > reach.loss)) return reach.step;
+  // Nothing to interpolate from when the evaluation before was already at or below the target
+  // (only the untrained step 0 can be: later ones would have reached it).
+  if (before === undefined || !(before.loss > target)) return reach.step;
   // before.loss > target ≥ reach.loss: the crossing lies in (before.step, reach.step].
   return (
     before.step + ((reach.step - before.step) * (before.loss - target)) / (before.loss - reach.loss)
