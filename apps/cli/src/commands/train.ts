@@ -10,6 +10,7 @@ import {
 } from '@primer-ez/trainer/node';
 import { CONFIG_FLAGS, checkConfigFile, type Flags, help, PRESET_SIZES, parse } from '../args.js';
 import { BACKEND_FLAG, setupBackend, shownPath, TOKENIZER_FLAGS } from '../common.js';
+import { CORPUS_FLAG } from '../corpus.js';
 import { CliError, UsageError } from '../errors.js';
 import { explicitFlags } from '../run-guard.js';
 import { stdinAsFile } from '../stdio.js';
@@ -24,8 +25,9 @@ export const TRAIN_FLAGS: Flags = {
     multiple: true,
     placeholder: 'FILE',
     description:
-      'training text file (repeatable; - reads stdin), tokenized in chunks into RUN/data; default: the embedded Moby-Dick',
+      'training text file (repeatable; - reads stdin), tokenized in chunks into RUN/data; default: the embedded Moby-Dick (or --corpus)',
   },
+  ...CORPUS_FLAG,
   data: {
     type: 'string',
     placeholder: 'DIR',
@@ -193,6 +195,10 @@ export async function train(argv: string[]): Promise<void> {
     );
   if (!v.resume && v['allow-corpus-change'])
     throw new UsageError('train: --allow-corpus-change goes with --resume.');
+  if (v.corpus !== undefined && (v.text !== undefined || v.data !== undefined))
+    throw new UsageError(
+      `train: --corpus ${v.corpus} and ${v.text !== undefined ? '--text' : '--data'} both name the training data; give one (--corpus picks an embedded text).`,
+    );
   const given = parse('train', argv, explicitFlags(TRAIN_FLAGS)).values;
 
   const arch = v.arch as 'primer-ez' | 'vanilla';
