@@ -91,5 +91,7 @@ export function resultsMarkdown(
     (r) =>
       `| ${r.arm} |${cells(marks.map((m) => f(r.lossAt[Number(m)] ?? null)))} ${f(r.final)} | ${r.stepToVanillaFinal ?? '–'} | ${r.stepSpeedup === null ? '–' : `${r.stepSpeedup.toFixed(2)}×`} | ${r.timeSpeedup === null ? '–' : `${r.timeSpeedup.toFixed(2)}×`} | ${Math.round(r.tokensPerSecond)} |`,
   );
-  return `${[`Command: \`${meta.command}\` (${steps} steps per arm, backend ${meta.backend}, ${meta.date})`, '', head, rule, ...rows].join('\n')}\n`;
+  const about = [`${steps} steps per arm`, `corpus ${meta.corpus}`, `backend ${meta.backend}`];
+  if (meta.seed !== undefined) about.push(`seed ${meta.seed}`);
+  return `${[`Command: \`${meta.command}\` (${about.join(', ')}, ${meta.date})`, '', head, rule, ...rows].join('\n')}\n`;
 }
