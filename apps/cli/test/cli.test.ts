@@ -184,6 +184,27 @@ describe('primer-ez generate, eval, info, plot, tokenizer', () => {
     expect(result.loss).toBeLessThan(Math.log(100));
   });
 
+  it('scores on two threads with the one-thread result exactly (--workers)', () => {
+    const scores = [1, 2].map((workers) => {
+      const r = cli(
+        'eval',
+        '--checkpoint',
+        run,
+        '--text',
+        text,
+        '--json',
+        '--workers',
+        `${workers}`,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout);
+    });
+    expect(scores[1]).toEqual(scores[0]);
+    const zero = cli('eval', '--checkpoint', run, '--text', text, '--workers', '0');
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/--workers/);
+  });
+
   it('reports a checkpoint’s config, size and tokenizer', () => {
     const r = cli('info', '--checkpoint', run, '--json');
     expect(r.code).toBe(0);

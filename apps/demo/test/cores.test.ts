@@ -10,7 +10,7 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryData } from '../src/shared/race-history.js';
 import { ISOLATION_HEADERS } from '../vite.config.js';
-import { ARTIFACTS, buildApp, launch, serve, watchErrors } from './harness.js';
+import { ARTIFACTS, buildApp, launch, serve, untilProgress, watchErrors } from './harness.js';
 
 const STEPS = 30;
 const EVAL_EVERY = 10;
@@ -54,7 +54,7 @@ async function raceWith(
   const errors = watchErrors(page, log);
   try {
     await page.goto(`${site.origin}/?device=wasm&workers=${workers}`);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 90_000 });
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
     expect(await page.getAttribute('#backend-status', 'data-backend')).toBe('wasm');
     await page.setInputFiles('#corpus-file', textFile);
@@ -65,9 +65,10 @@ async function raceWith(
     await page.fill('#eval_every', String(EVAL_EVERY));
     await page.fill('#lr', '0.01');
     await page.click('#start');
-    await page.waitForSelector(
+    await untilProgress(
+      page,
+      'the race to end',
       '#race-status[data-state="finished"], #race-status[data-state="failed"]',
-      { timeout: 120_000 },
     );
     expect(await page.textContent('#race-status')).toMatch(/^Finished/);
     expect(errors).toEqual([]);
@@ -117,5 +118,5 @@ describe('a model on more than one core (cross-origin isolated page)', () => {
       for (let i = 0; i < a.length; i++)
         expect(Math.abs(a[i]!.loss - b[i]!.loss)).toBeLessThan(0.01);
     }
-  }, 300_000);
+  }, 900_000);
 });

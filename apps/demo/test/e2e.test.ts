@@ -13,7 +13,16 @@ import { unzipSync } from 'fflate';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryData, Point } from '../src/shared/race-history.js';
-import { ARTIFACTS, buildApp, launch, primerEz, serve, watchErrors } from './harness.js';
+import {
+  ARTIFACTS,
+  buildApp,
+  launch,
+  primerEz,
+  serve,
+  untilProgress,
+  untilSteps,
+  watchErrors,
+} from './harness.js';
 
 /**
  * Each test race: enough steps for both losses to fall clearly, few enough for software WebGL
@@ -147,7 +156,7 @@ async function open(
   const page = await context.newPage();
   const errors = watchErrors(page, log);
   await page.goto(`${site.origin}/?device=${device}`);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 90_000 });
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
   return { page, errors };
 }
 
@@ -168,17 +177,11 @@ async function race(
   { pauseAt, during }: { pauseAt?: number; during?: () => Promise<void> } = {},
 ): Promise<HistoryData> {
   await page.click('#start');
-  await page.waitForSelector('#race-status[data-state="running"]', { timeout: 60_000 });
+  await untilProgress(page, 'the race to run', '#race-status[data-state="running"]');
   if (pauseAt !== undefined) {
-    await page.waitForFunction(
-      (n) =>
-        (window as unknown as { primerDemo: DemoHooks }).primerDemo.history().train.primer.length >=
-        n,
-      pauseAt,
-      { timeout: 60_000 },
-    );
+    await untilSteps(page, pauseAt);
     await page.click('#pause');
-    await page.waitForSelector('#race-status[data-state="paused"]', { timeout: 30_000 });
+    await untilProgress(page, 'the race to pause', '#race-status[data-state="paused"]');
     expect(await page.textContent('#pause')).toBe('Resume');
     const steps = async () =>
       page.evaluate(() => {
@@ -191,9 +194,10 @@ async function race(
     await page.click('#pause');
   }
   await during?.();
-  await page.waitForSelector(
+  await untilProgress(
+    page,
+    'the race to end',
     '#race-status[data-state="finished"], #race-status[data-state="failed"]',
-    { timeout: 150_000 },
   );
   expect(await page.textContent('#race-status')).toMatch(/^Finished/);
   return page.evaluate(() => (window as unknown as { primerDemo: DemoHooks }).primerDemo.history());
@@ -275,23 +279,17 @@ async function expectFlatMemory(page: Page, plan: RacePlan): Promise<void> {
  * step-10 checkpoint whole. Returns the lost run's steps after step 10, to compare.
  */
 async function failASaveThenLoseTheContext(page: Page): Promise<Point[]> {
-  await page.waitForSelector('#save-status[data-primer-step="10"]', { timeout: 60_000 });
+  await untilProgress(page, 'the save at step 10', '#save-status[data-primer-step="10"]');
   await failNextSaveOf(page, 'primer', 'rejects');
-  await page.waitForSelector('#save-status[data-failed~="primer"]', { timeout: 60_000 });
+  await untilProgress(page, 'the failed save', '#save-status[data-failed~="primer"]');
   expect(await page.textContent('#save-status')).toMatch(
     /^Could not save Primer EZ at step 20 in this browser: ConstraintError: .+ The previous save \(step 10\) is kept as it was\. Training goes on\. Kept in this browser: Primer EZ at step 10 /,
   );
   // Training goes on after the failed save.
-  await page.waitForFunction(
-    () =>
-      (window as unknown as { primerDemo: DemoHooks }).primerDemo.history().train.primer.length >=
-      22,
-    undefined,
-    { timeout: 60_000 },
-  );
+  await untilSteps(page, 22);
   await page.click('#debug summary'); // the debug panel is a closed <details>
   await page.click('#lose-context-primer');
-  await page.waitForSelector('#race-status[data-state="interrupted"]', { timeout: 30_000 });
+  await untilProgress(page, 'the race to wait', '#race-status[data-state="interrupted"]');
   expect(await page.textContent('#race-status')).toMatch(
     /^Interrupted: Primer EZ lost the WebGL context; the race waits\./,
   );
@@ -312,7 +310,7 @@ async function failASaveThenLoseTheContext(page: Page): Promise<Point[]> {
   expect((await hooks(page)).history.train.vanilla.length).toBe(vanillaSteps);
 
   await page.click('#resume-lost');
-  await page.waitForSelector('#race-status[data-state="running"]', { timeout: 60_000 });
+  await untilProgress(page, 'the race to run again', '#race-status[data-state="running"]');
   expect(await page.isHidden('#recovery')).toBe(true);
   const { history: after, resumedFrom } = await hooks(page);
   expect(resumedFrom).toEqual({ primer: 10 });
@@ -371,7 +369,7 @@ describe('the demo in headless Chromium', () => {
     const before = await page.getAttribute('#memory-primer', 'data-num-tensors');
     await page.fill('#max-tokens', '60');
     await page.click('#generate');
-    await page.waitForSelector('#gen-output[data-state="done"]', { timeout: 60_000 });
+    await untilProgress(page, 'the generation', '#gen-output[data-state="done"]');
     expect(Number(await page.getAttribute('#gen-output', 'data-pieces'))).toBeGreaterThan(10);
     expect((await page.textContent('#gen-text'))!.length).toBe(60);
     expect(await page.textContent('#gen-status')).toMatch(/Primer EZ generated 60 characters/);
@@ -393,7 +391,7 @@ describe('the demo in headless Chromium', () => {
       .screenshot({ path: join(ARTIFACTS, 'phone-race.png') });
     expect(errors).toEqual([]);
     await page.context().close();
-  }, 240_000);
+  }, 900_000);
 
   it('races on wasm, and its checkpoints work both ways with the CLI and survive a reload', async () => {
     const { page, errors } = await open('wasm');
@@ -439,7 +437,7 @@ describe('the demo in headless Chromium', () => {
 
     // A reload restores both models, the race and the text from IndexedDB.
     await page.reload();
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 90_000 });
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
     await page.waitForSelector('#keep-status[data-restored="2"]');
     expect(await page.textContent('#keep-status')).toMatch(
       /Restored from this browser: Primer EZ \(step 60\) and Vanilla \(step 60\)/,
@@ -475,7 +473,7 @@ describe('the demo in headless Chromium', () => {
       /^Could not save Primer EZ at step 5 and Vanilla at step 60 in this browser: this browser's storage for the page is full .* The previous save \(Primer EZ at step 60, Vanilla at step 60\) is kept as it was\.$/,
     );
     await page.reload();
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 90_000 });
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
     await page.waitForSelector('#keep-status[data-restored="2"]');
     expect(await page.textContent('#keep-status')).toMatch(
       /Restored from this browser: Primer EZ \(step 60\) and Vanilla \(step 60\)/,
@@ -484,7 +482,7 @@ describe('the demo in headless Chromium', () => {
     expect(await scoreInPage(page, 'primer')).toBe(pageLoss);
     expect(errors).toEqual([]);
     await page.context().close();
-  }, 240_000);
+  }, 900_000);
 
   it('first screen, memory check, out of memory then recovery, reload mid-race then continue, generation pauses training, phone layout', async () => {
     const { page, errors } = await open('wasm', 1280, 800);
@@ -523,16 +521,12 @@ describe('the demo in headless Chromium', () => {
     await page.fill('#eval_every', '10');
     await page.fill('#batch_size', '4');
     await page.click('#start');
-    await page.waitForSelector('#save-status[data-primer-step="10"][data-vanilla-step="10"]', {
-      timeout: 60_000,
-    });
-    await page.waitForFunction(
-      () =>
-        (window as unknown as { primerDemo: DemoHooks }).primerDemo.history().train.primer.length >=
-        12,
-      undefined,
-      { timeout: 60_000 },
+    await untilProgress(
+      page,
+      'both saves at step 10',
+      '#save-status[data-primer-step="10"][data-vanilla-step="10"]',
     );
+    await untilSteps(page, 12);
     let askedFirst = false;
     page.once('dialog', (dialog) => {
       askedFirst = dialog.type() === 'beforeunload';
@@ -540,7 +534,7 @@ describe('the demo in headless Chromium', () => {
     });
     await page.reload();
     expect(askedFirst).toBe(true);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 90_000 });
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
     await page.waitForSelector('#race-status[data-state="reloaded"]');
     expect(await page.isVisible('#continue')).toBe(true);
     const message = (await page.textContent('#continue-message'))!;
@@ -560,27 +554,21 @@ describe('the demo in headless Chromium', () => {
     expect(await page.isDisabled('#pause')).toBe(true);
     await page.locator('#race-panel').screenshot({ path: join(ARTIFACTS, 'continue.png') });
     await page.click('#continue-race');
-    await page.waitForSelector('#race-status[data-state="running"]', { timeout: 60_000 });
+    await untilProgress(page, 'the race to run again', '#race-status[data-state="running"]');
     expect(await demo('resumedFrom')).toEqual(keptAt);
-    await page.waitForFunction(
-      (from) =>
-        (window as unknown as { primerDemo: DemoHooks }).primerDemo.history().train.primer.length >=
-        from + 5,
-      keptAt.primer,
-      { timeout: 60_000 },
-    );
+    await untilSteps(page, keptAt.primer + 5);
     const continued = await demo('history');
     expect(continued.train.primer.every((p, i) => p.step === i + 1)).toBe(true);
     // Generating during the race pauses the training, and the race goes on afterwards.
     await page.fill('#max-tokens', '20');
     await page.click('#generate');
-    await page.waitForSelector('#gen-output[data-state="done"]', { timeout: 60_000 });
+    await untilProgress(page, 'the generation', '#gen-output[data-state="done"]');
     expect(await page.textContent('#gen-status')).toMatch(
       /generated 20 characters .* The race goes on\./,
     );
-    await page.waitForSelector('#race-status[data-state="running"]', { timeout: 30_000 });
+    await untilProgress(page, 'the race to go on', '#race-status[data-state="running"]');
     await page.click('#stop');
-    await page.waitForSelector('#race-status[data-state="finished"]', { timeout: 60_000 });
+    await untilProgress(page, 'the race to stop', '#race-status[data-state="finished"]');
     await page.waitForFunction(() =>
       document.querySelector('#keep-status')?.textContent?.includes('when the race ended'),
     );
@@ -600,11 +588,11 @@ describe('the demo in headless Chromium', () => {
     // workers and saves nothing over the good models.
     await demo('skipMemoryCheck');
     await page.click('#start');
-    await page.waitForSelector('#race-status[data-state="failed"]', { timeout: 180_000 });
+    await untilProgress(page, 'the race to fail', '#race-status[data-state="failed"]');
     await page.waitForFunction(
       () => document.querySelector('#race-status')?.textContent?.includes('workers were restarted'),
       undefined,
-      { timeout: 90_000 },
+      { timeout: 180_000 },
     );
     const failed = (await page.textContent('#race-status'))!;
     console.log(`[demo e2e] out of memory: ${failed}`);
@@ -615,14 +603,14 @@ describe('the demo in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'failed.png') });
     // A reload says Failed (not Finished) and brings back the settings of the last good save.
     await page.reload();
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 90_000 });
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 180_000 });
     expect(await page.textContent('#race-status')).toMatch(/^Failed: /);
     expect(await page.inputValue('#seq_len')).toBe('32');
     // The page is usable: a short race runs to the end.
     await page.fill('#steps', '6');
     await page.fill('#eval_every', '3');
     await page.click('#start');
-    await page.waitForSelector('#race-status[data-state="finished"]', { timeout: 60_000 });
+    await untilProgress(page, 'the short race to end', '#race-status[data-state="finished"]');
     expect(await page.textContent('#verdict')).toMatch(/^Primer EZ (reached|did not reach) /);
     expect(await page.textContent('#verdict')).not.toMatch(/has not reached|yet/);
 
@@ -642,5 +630,5 @@ describe('the demo in headless Chromium', () => {
     await page.screenshot({ path: join(ARTIFACTS, 'phone-full.png'), fullPage: true });
     expect(errors).toEqual([]);
     await page.context().close();
-  }, 420_000);
+  }, 900_000);
 });

@@ -134,3 +134,76 @@ export async function primerEz(args: string[]): Promise<string> {
     throw new Error(`primer-ez ${args.join(' ')} failed: ${e.stderr || e.message}`);
   }
 }
+
+/**
+ * How long a page may show no progress at all before a test calls it stuck. CI runs every
+ * package's tests at once on two cores; there a step on software WebGL takes seconds and the first
+ * shader compiles take a minute, so waits on training have no fixed deadline, only this.
+ */
+export const STALL_MS = 180_000;
+
+/** Where the page's race stands: the steps and validations of each racer, its state and status lines. */
+function raceProgress(): string {
+  type Series = Record<'primer' | 'vanilla', unknown[]>;
+  const demo = (
+    window as unknown as {
+      primerDemo?: { history(): { train: Series; validation: Series } };
+    }
+  ).primerDemo;
+  const history = demo?.history();
+  const text = (selector: string) => document.querySelector(selector)?.textContent ?? '';
+  return JSON.stringify({
+    primer: history ? [history.train.primer.length, history.validation.primer.length] : null,
+    vanilla: history ? [history.train.vanilla.length, history.validation.vanilla.length] : null,
+    state: document.querySelector('#race-status')?.getAttribute('data-state') ?? null,
+    race: text('#race-status'),
+    save: text('#save-status'),
+    keep: text('#keep-status'),
+    generation: ['data-state', 'data-pieces'].map((a) =>
+      document.querySelector('#gen-output')?.getAttribute(a),
+    ),
+  });
+}
+
+/**
+ * Waits until `ready` holds: a CSS selector that matches in the page, or a check that resolves
+ * true. It fails only when the page shows no progress (no step, validation, change
+ * of state or status line) for `stallMs`, and the error says what it waited for and where the
+ * race stood.
+ */
+export async function untilProgress(
+  page: Page,
+  what: string,
+  ready: string | (() => Promise<boolean>),
+  stallMs = STALL_MS,
+): Promise<void> {
+  let last = '';
+  let since = Date.now();
+  for (;;) {
+    const done = typeof ready === 'string' ? (await page.$(ready)) !== null : await ready();
+    if (done) return;
+    const now = await page.evaluate(raceProgress);
+    if (now !== last) {
+      last = now;
+      since = Date.now();
+    } else if (Date.now() - since > stallMs) {
+      throw new Error(
+        `waited for ${what}, but the page made no progress for ${stallMs / 1000} s; it stands at ${now}`,
+      );
+    }
+    await page.waitForTimeout(250);
+  }
+}
+
+/** Waits until `role` has trained `steps` steps in the page's race (see `untilProgress`). */
+export function untilSteps(page: Page, steps: number, role: 'primer' | 'vanilla' = 'primer') {
+  return untilProgress(page, `${steps} steps of ${role}`, () =>
+    page.evaluate(
+      ([r, n]) =>
+        (
+          window as unknown as { primerDemo: { history(): { train: Record<string, unknown[]> } } }
+        ).primerDemo.history().train[r]!.length >= n,
+      [role, steps] as const,
+    ),
+  );
+}

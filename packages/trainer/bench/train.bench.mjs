@@ -181,12 +181,14 @@ async function measure(backend) {
 }
 
 /**
- * Training tokens/s of `small` with 1, 2, … data-parallel workers: this thread plus worker
- * threads on the same backend (test/replica-worker.mjs), each on a share of the batch.
+ * Training and inference tokens/s of `small` with 1, 2, … data-parallel workers: this thread plus
+ * worker threads on the same backend (test/replica-worker.mjs), each on a share of the batch.
+ * Inference is `evaluate` of one batch of ${BATCH} windows cut into a share per worker (forward and
+ * loss: a little more work than the forward alone that the one-thread figure times).
  */
 async function scaling(backend, data, tf) {
   const { PrimerModel, presetConfig } = await import('@primer-ez/primer-layers');
-  const { Trainer } = await import('@primer-ez/trainer');
+  const { evaluate, shareModel, Trainer } = await import('@primer-ez/trainer');
   const { startWorkerThreads } = await import('@primer-ez/trainer/worker-threads');
   const rows = [];
   for (const workers of workerCounts) {
@@ -206,6 +208,8 @@ async function scaling(backend, data, tf) {
       workers,
     });
     let stepMs = Number.POSITIVE_INFINITY;
+    let inferenceMs = Number.POSITIVE_INFINITY;
+    const seqLen = model.config.max_seq_len;
     try {
       await trainer.run({
         steps: 1 + steps,
@@ -214,12 +218,30 @@ async function scaling(backend, data, tf) {
           if (e.type === 'step' && e.step > 1) stepMs = Math.min(stepMs, e.stepMs);
         },
       });
+      if (replicas) await shareModel(replicas, model);
+      const score = () =>
+        evaluate(model, data.validation, {
+          seqLen,
+          batchSize: Math.ceil(BATCH / workers),
+          maxWindows: BATCH,
+          ...(replicas ? { replicas } : {}),
+        });
+      await score();
+      for (let i = 0; i < steps; i++) {
+        const t0 = performance.now();
+        await score();
+        inferenceMs = Math.min(inferenceMs, performance.now() - t0);
+      }
     } finally {
       await replicas?.close();
       trainer.dispose();
       model.dispose();
     }
-    rows.push({ workers, tokensPerSecond: (BATCH * model.config.max_seq_len) / (stepMs / 1000) });
+    rows.push({
+      workers,
+      tokensPerSecond: (BATCH * seqLen) / (stepMs / 1000),
+      inferenceTokensPerSecond: (BATCH * seqLen) / (inferenceMs / 1000),
+    });
     if (tf.memory().numTensors > 1000) throw new Error('scaling: tensors leaked');
   }
   return rows;
@@ -300,15 +322,18 @@ function report({ backends: measured, pytorch: torch }) {
     `\n## Data-parallel training on ${availableParallelism()} cores (small preset, batch ${BATCH} × 128, AdamW; this thread plus worker threads)\n`,
   );
   console.log(
-    '| backend | workers | train tokens/s | speed-up over 1 worker | scaling efficiency |',
+    '| backend | workers | train tokens/s | speed-up over 1 worker | scaling efficiency | inference (evaluate) tokens/s | speed-up over 1 worker |',
   );
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const { backend, scaling: rows } of measured) {
-    const one = rows.find((r) => r.workers === 1)?.tokensPerSecond;
+    const one = rows.find((r) => r.workers === 1);
     for (const r of rows) {
-      const up = one ? r.tokensPerSecond / one : Number.NaN;
+      const up = one ? r.tokensPerSecond / one.tokensPerSecond : Number.NaN;
+      const upInference = one
+        ? r.inferenceTokensPerSecond / one.inferenceTokensPerSecond
+        : Number.NaN;
       console.log(
-        `| ${backend} | ${r.workers} | ${r.tokensPerSecond.toFixed(0)} | ${up.toFixed(2)}× | ${pct(up, r.workers)} |`,
+        `| ${backend} | ${r.workers} | ${r.tokensPerSecond.toFixed(0)} | ${up.toFixed(2)}× | ${pct(up, r.workers)} | ${r.inferenceTokensPerSecond.toFixed(0)} | ${upInference.toFixed(2)}× |`,
       );
     }
   }
@@ -325,13 +350,16 @@ function report({ backends: measured, pytorch: torch }) {
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const t of torch.models) {
     const ours = measured.flatMap((b) => b.models).filter((m) => m.model === t.model);
-    // Training: the best backend at its best worker count (the scaling runs are of `small`).
+    // The best backend at its best worker count (the scaling runs are of `small`).
     const parallel = t.model === 'small' ? measured.flatMap((b) => b.scaling) : [];
     const train = Math.max(
       ...ours.map((m) => m.tokensPerSecond),
       ...parallel.map((r) => r.tokensPerSecond),
     );
-    const infer = Math.max(...ours.map((m) => m.inferenceTokensPerSecond));
+    const infer = Math.max(
+      ...ours.map((m) => m.inferenceTokensPerSecond),
+      ...parallel.map((r) => r.inferenceTokensPerSecond),
+    );
     console.log(
       `| ${t.model} | ${t.tokens_per_s.toFixed(0)} | ${train.toFixed(0)} | ${(train / t.tokens_per_s).toFixed(2)} | ${t.inference_tokens_per_s.toFixed(0)} | ${infer.toFixed(0)} | ${(infer / t.inference_tokens_per_s).toFixed(2)} |`,
     );

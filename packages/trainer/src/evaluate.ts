@@ -1,7 +1,9 @@
 import type { PrimerModel } from '@primer-ez/primer-layers';
-import { sparseCrossEntropy } from '@primer-ez/tensor-ops';
 import * as tf from '@tensorflow/tfjs-core';
+import { batchCrossEntropy } from './cross-entropy.js';
 import { batchAt, DataError, findTokenOutside, type TokenSource, windowStarts } from './data.js';
+import { crossEntropyOnReplicas } from './parallel.js';
+import type { ReplicaPool } from './replicas.js';
 
 /** Scores of a model on a token stream. */
 export interface EvalResult {
@@ -25,6 +27,11 @@ export interface EvaluateOptions {
   batchSize?: number;
   /** Score only this many windows, evenly spaced (default: all). */
   maxWindows?: number;
+  /**
+   * Replicas holding this model (see `shareModel`) to score batches alongside this thread: batch k
+   * goes to participant k mod (1 + replicas), and the result is the one-thread result exactly.
+   */
+  replicas?: ReplicaPool;
 }
 
 /**
@@ -36,7 +43,7 @@ export interface EvaluateOptions {
 export async function evaluate(
   model: PrimerModel,
   tokens: ArrayLike<number> | TokenSource,
-  { seqLen = model.config.max_seq_len, batchSize = 16, maxWindows }: EvaluateOptions = {},
+  { seqLen = model.config.max_seq_len, batchSize = 16, maxWindows, replicas }: EvaluateOptions = {},
 ): Promise<EvalResult> {
   for (const [name, value] of [
     ['seqLen', seqLen],
@@ -67,11 +74,22 @@ export async function evaluate(
     );
   }
   let total = 0;
-  for (let i = 0; i < starts.length; i += batchSize) {
-    const { ids, targets } = batchAt(stream, starts.slice(i, i + batchSize), seqLen);
-    const sum = batchCrossEntropy(model, ids, targets);
-    total += (await sum.data())[0] as number;
-    tf.dispose([ids, targets, sum]);
+  if (replicas !== undefined && replicas.size > 0) {
+    total = await crossEntropyOnReplicas(
+      model,
+      stream,
+      starts,
+      { seqLen, batchSize },
+      replicas,
+      'evaluating',
+    );
+  } else {
+    for (let i = 0; i < starts.length; i += batchSize) {
+      const { ids, targets } = batchAt(stream, starts.slice(i, i + batchSize), seqLen);
+      const sum = batchCrossEntropy(model, ids, targets);
+      total += (await sum.data())[0] as number;
+      tf.dispose([ids, targets, sum]);
+    }
   }
   const count = starts.length * seqLen;
   const loss = total / count;
@@ -96,21 +114,4 @@ function tokenSourceOf(tokens: ArrayLike<number> | TokenSource): TokenSource {
     if (!Number.isInteger(list[i]))
       throw new DataError(`evaluate: token ${i} is ${list[i]}, not an integer token id.`);
   return Int32Array.from(list);
-}
-
-/** The summed next-token cross-entropy of a batch of windows `[B, T]`, as a scalar tensor. */
-export function batchCrossEntropy(
-  model: PrimerModel,
-  ids: tf.Tensor2D,
-  targets: tf.Tensor2D,
-): tf.Scalar {
-  return tf.tidy(() => {
-    const logits = model.forward(ids, { checkIds: false }); // [B, T, V]
-    const [b, t] = ids.shape;
-    return sparseCrossEntropy(
-      tf.reshape(logits, [b * t, model.config.vocab_size]) as tf.Tensor2D,
-      tf.reshape(targets, [b * t]) as tf.Tensor1D,
-      'sum',
-    ) as tf.Scalar;
-  });
 }

@@ -5,6 +5,8 @@
  *
  * @packageDocumentation
  */
+
+export { batchCrossEntropy } from './cross-entropy.js';
 export {
   type Batch,
   BatchSampler,
@@ -17,9 +19,10 @@ export {
   windowStarts,
 } from './data.js';
 export { ReplicaError } from './errors.js';
-export { batchCrossEntropy, type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
+export { type EvalResult, type EvaluateOptions, evaluate } from './evaluate.js';
 export { DivergenceError, HealthMonitor } from './health.js';
 export { AdamW, type AdamWOptions, clipByGlobalNorm, type OptimParam } from './optim.js';
+export { shareModel } from './parallel.js';
 export {
   type GradientResult,
   type GradientTask,

@@ -1,36 +1,58 @@
-// Validation spread over a replica pool: the validation batches go round-robin to this thread and
-// the replicas; each batch sums to the same number wherever it is scored, and the sums are added
-// in batch order, so the result is the one-thread result exactly.
+// Scoring spread over a replica pool: batches of windows go round-robin to this thread and the
+// replicas; each batch sums to the same number wherever it is scored, and the sums are added in
+// batch order, so the result is the one-thread result exactly.
 import type { PrimerModel } from '@primer-ez/primer-layers';
 import { type TokenSource, windowStarts } from './data.js';
 import { ReplicaError } from './errors.js';
 import type { EvalResult } from './evaluate.js';
 import type { TrainerOptions } from './options.js';
-import { type ReplicaPool, shareCrossEntropy, type WindowShare } from './replicas.js';
+import {
+  flatWeights,
+  parameterLayout,
+  type ReplicaPool,
+  shareCrossEntropy,
+  type WindowShare,
+} from './replicas.js';
 
-/** {@link evaluate} of the trainer's validation windows, with batch k scored by participant k mod workers. */
-export async function validateOnReplicas(
+/** The windows of `tokens` starting at `starts`, inputs and next-token targets, as one share. */
+export function windowShare(
+  tokens: TokenSource,
+  starts: readonly number[],
+  seqLen: number,
+): WindowShare {
+  const ids = new Int32Array(starts.length * seqLen);
+  const targets = new Int32Array(starts.length * seqLen);
+  starts.forEach((s, j) => {
+    const window = tokens.subarray(s, s + seqLen + 1);
+    ids.set(window.subarray(0, seqLen), j * seqLen);
+    targets.set(window.subarray(1, seqLen + 1), j * seqLen);
+  });
+  return { ids, targets, batch: starts.length, seqLen };
+}
+
+/**
+ * The summed cross-entropy (nats) of windows `starts` of `tokens`, `batchSize` windows a batch,
+ * with batch k scored by participant k mod (1 + replicas): this thread is participant 0.
+ * `during` names the work in a replica's failure (e.g. `validating at step 40`).
+ */
+export async function crossEntropyOnReplicas(
   model: PrimerModel,
   tokens: TokenSource,
-  o: TrainerOptions,
+  starts: readonly number[],
+  { seqLen, batchSize }: { seqLen: number; batchSize: number },
   replicas: ReplicaPool,
-  step: number,
-): Promise<EvalResult> {
-  const starts = windowStarts(tokens.length, o.seqLen, o.evalWindows);
-  const batches: WindowShare[] = [];
-  for (let i = 0; i < starts.length; i += o.evalBatchSize) {
-    const part = starts.slice(i, i + o.evalBatchSize);
-    const ids = new Int32Array(part.length * o.seqLen);
-    const targets = new Int32Array(part.length * o.seqLen);
-    part.forEach((s, j) => {
-      ids.set(tokens.subarray(s, s + o.seqLen), j * o.seqLen);
-      targets.set(tokens.subarray(s + 1, s + o.seqLen + 1), j * o.seqLen);
-    });
-    batches.push({ ids, targets, batch: part.length, seqLen: o.seqLen });
-  }
-  const sums: number[] = [];
-  for (let round = 0; round < batches.length; round += o.workers) {
-    const group = batches.slice(round, round + o.workers);
+  during: string,
+): Promise<number> {
+  const participants = 1 + replicas.size;
+  let total = 0;
+  for (let round = 0; round < starts.length; round += participants * batchSize) {
+    const group: WindowShare[] = [];
+    for (
+      let at = round;
+      at < Math.min(starts.length, round + participants * batchSize);
+      at += batchSize
+    )
+      group.push(windowShare(tokens, starts.slice(at, at + batchSize), seqLen));
     // NOTE: the replicas start first and score alongside this thread.
     const remote = replicas.crossEntropy(group.slice(1)).then(
       (values) => ({ values, failure: undefined }),
@@ -39,17 +61,66 @@ export async function validateOnReplicas(
     const own = await shareCrossEntropy(model, group[0]!);
     const { values, failure } = await remote;
     if (failure !== undefined)
-      throw new ReplicaError(
-        `a worker failed validating at step ${step}: ${(failure as Error).message ?? failure}`,
-      );
-    sums.push(own, ...values);
+      throw new ReplicaError(`a worker failed ${during}: ${(failure as Error).message ?? failure}`);
+    for (const sum of [own, ...values]) total += sum;
   }
-  const loss = sums.reduce((a, b) => a + b, 0) / (starts.length * o.seqLen);
+  return total;
+}
+
+/** {@link evaluate} of the trainer's validation windows, spread over `workers` participants. */
+export async function validateOnReplicas(
+  model: PrimerModel,
+  tokens: TokenSource,
+  o: TrainerOptions,
+  replicas: ReplicaPool,
+  step: number,
+): Promise<EvalResult> {
+  const starts = windowStarts(tokens.length, o.seqLen, o.evalWindows);
+  const sum = await crossEntropyOnReplicas(
+    model,
+    tokens,
+    starts,
+    { seqLen: o.seqLen, batchSize: o.evalBatchSize },
+    withSize(replicas, o.workers - 1),
+    `validating at step ${step}`,
+  );
+  const loss = sum / (starts.length * o.seqLen);
   return {
     loss,
     perplexity: Math.exp(loss),
     bitsPerToken: loss / Math.LN2,
     tokens: starts.length * o.seqLen,
     windows: starts.length,
+  };
+}
+
+/**
+ * Gives every replica of `replicas` a copy of `model` (its config and its current weights), for
+ * {@link evaluate}'s `replicas` option. Call again after the model's weights change.
+ */
+export async function shareModel(replicas: ReplicaPool, model: PrimerModel): Promise<void> {
+  const layout = parameterLayout(model);
+  const total = layout.reduce((n, slot) => n + slot.size, 0);
+  try {
+    await replicas.prepare(model.config, total);
+  } catch (error) {
+    throw new ReplicaError(
+      `the replicas could not be set up: ${(error as Error).message ?? error}`,
+    );
+  }
+  const weights = new Float32Array(total);
+  await flatWeights(model, layout, weights);
+  replicas.setWeights(weights);
+}
+
+/** The pool seen as its first `size` replicas (a trainer may use fewer workers than a pool holds). */
+function withSize(replicas: ReplicaPool, size: number): ReplicaPool {
+  if (size === replicas.size) return replicas;
+  return {
+    size,
+    prepare: (config, count) => replicas.prepare(config, count),
+    setWeights: (weights) => replicas.setWeights(weights),
+    gradients: (tasks) => replicas.gradients(tasks),
+    crossEntropy: (shares) => replicas.crossEntropy(shares),
   };
 }

@@ -4,7 +4,7 @@
 // share, so that a share gives the same numbers wherever it is computed.
 import { type PrimerConfig, PrimerModel } from '@primer-ez/primer-layers';
 import * as tf from '@tensorflow/tfjs-core';
-import { batchCrossEntropy } from './evaluate.js';
+import { batchCrossEntropy } from './cross-entropy.js';
 
 /** `batch` windows of `seqLen` tokens, row-major: inputs and their next-token targets. */
 export interface WindowShare {
@@ -83,17 +83,28 @@ export function shareGradients(
   const ids = tf.tensor2d(share.ids, [share.batch, share.seqLen], 'int32');
   const targets = tf.tensor2d(share.targets, [share.batch, share.seqLen], 'int32');
   try {
-    const { value, grads } = tf.variableGrads(
-      () => model.loss(ids, targets, { training: true, seed: share.seed, checkIds: false }),
-      model.variables(),
-    );
-    return {
-      loss: value,
-      grads: new Map(Object.entries(grads).map(([varName, g]) => [names.get(varName)!, g])),
-    };
+    return batchGradients(model, ids, targets, share.seed, names);
   } finally {
     tf.dispose([ids, targets]);
   }
+}
+
+/** {@link shareGradients} of windows already on the device, `ids` and `targets` `[B, T]`. */
+export function batchGradients(
+  model: PrimerModel,
+  ids: tf.Tensor2D,
+  targets: tf.Tensor2D,
+  seed: number,
+  names: ReadonlyMap<string, string>,
+): { loss: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  const { value, grads } = tf.variableGrads(
+    () => model.loss(ids, targets, { training: true, seed, checkIds: false }),
+    model.variables(),
+  );
+  return {
+    loss: value,
+    grads: new Map(Object.entries(grads).map(([varName, g]) => [names.get(varName)!, g])),
+  };
 }
 
 /** Checkpoint names by tfjs variable name (tfjs's `variableGrads` keys gradients by the latter). */

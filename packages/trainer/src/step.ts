@@ -6,6 +6,7 @@ import type { BatchSampler } from './data.js';
 import { ReplicaError } from './errors.js';
 import type { TrainerOptions } from './options.js';
 import {
+  batchGradients,
   type GradientResult,
   type ParameterSlot,
   type ReplicaPool,
@@ -52,12 +53,7 @@ export async function stepGradients(inputs: StepInputs, step: number): Promise<S
         const batch = sampler.next();
         const seed = dropoutSeed(o.seed, step, micro, 0);
         try {
-          const r = tf.variableGrads(
-            () => model.loss(batch.ids, batch.targets, { training: true, seed, checkIds: false }),
-            model.variables(),
-          );
-          value = r.value;
-          grads = new Map(Object.entries(r.grads).map(([v, g]) => [names.get(v)!, g]));
+          ({ loss: value, grads } = batchGradients(model, batch.ids, batch.targets, seed, names));
         } finally {
           tf.dispose([batch.ids, batch.targets]);
         }

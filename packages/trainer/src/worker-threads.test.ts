@@ -11,7 +11,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { splitTokens } from './data.js';
 import { ReplicaError } from './errors.js';
+import { evaluate } from './evaluate.js';
 import { RunDirectory, readSnapshotDir } from './node.js';
+import { shareModel } from './parallel.js';
 import { type TrainEvent, Trainer } from './trainer.js';
 import { startWorkerThreads, type WorkerThreadPool } from './worker-threads.js';
 
@@ -97,6 +99,38 @@ describe('data-parallel training on worker threads (wasm)', () => {
     });
     expect(spread).toBe(alone.loss);
     trainer.dispose();
+    model.dispose();
+  });
+
+  it('evaluates a token stream over the threads with the one-thread result exactly', async () => {
+    const model = PrimerModel.create(config, { seed: 5 });
+    const before = tf.memory().numTensors;
+    const alone = await evaluate(model, data.validation, { seqLen: 6, batchSize: 3 });
+    expect(alone.windows).toBeGreaterThan(12); // several rounds, and batches of both threads
+    await shareModel(pool, model);
+    const spread = await evaluate(model, data.validation, {
+      seqLen: 6,
+      batchSize: 3,
+      replicas: pool,
+    });
+    expect(spread).toEqual(alone);
+    // The thread scores with the weights it was given: change them here only, and it differs.
+    tf.tidy(() => {
+      const head = model.variables()[0]!;
+      head.assign(tf.mul(head, 2));
+    });
+    const stale = await evaluate(model, data.validation, {
+      seqLen: 6,
+      batchSize: 3,
+      replicas: pool,
+    });
+    const fresh = await evaluate(model, data.validation, { seqLen: 6, batchSize: 3 });
+    expect(stale.loss).not.toBe(fresh.loss);
+    await shareModel(pool, model);
+    expect(
+      (await evaluate(model, data.validation, { seqLen: 6, batchSize: 3, replicas: pool })).loss,
+    ).toBe(fresh.loss);
+    expect(tf.memory().numTensors).toBe(before);
     model.dispose();
   });
 

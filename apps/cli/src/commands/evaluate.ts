@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Tokenizer } from '@primer-ez/tokenizer';
-import { evaluate as evaluateModel, type TokenSource } from '@primer-ez/trainer';
+import { evaluate as evaluateModel, shareModel, type TokenSource } from '@primer-ez/trainer';
 import { FileTokenSource, tokenDtype, tokenizeToFile } from '@primer-ez/trainer/node';
 import { type Flags, help, parse } from '../args.js';
 import { BACKEND_FLAG, loadModelAndTokenizer, setupBackend } from '../common.js';
@@ -16,6 +16,7 @@ import {
 } from '../errors.js';
 import { stdinAsFile } from '../stdio.js';
 import { interruptible } from '../token-data.js';
+import { defaultWorkers, EVAL_WORKERS_FLAG, startReplicas } from '../workers.js';
 
 export const EVAL_FLAGS: Flags = {
   checkpoint: {
@@ -37,6 +38,7 @@ export const EVAL_FLAGS: Flags = {
   'batch-size': { type: 'int', min: 1, default: 16, description: 'windows per forward pass' },
   json: { type: 'boolean', description: 'print the result as JSON' },
   ...BACKEND_FLAG,
+  ...EVAL_WORKERS_FLAG,
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
@@ -59,7 +61,7 @@ export async function evaluate(argv: string[]): Promise<void> {
   if (v.checkpoint === undefined) throw new UsageError('eval: --checkpoint DIR is required.');
   if (v.text === undefined)
     throw new UsageError('eval: --text FILE is required (--text - reads stdin).');
-  await setupBackend(v.backend as string, Boolean(v.json));
+  const backend = await setupBackend(v.backend as string, Boolean(v.json));
   const { model, tokenizer, dir } = await loadModelAndTokenizer(v.checkpoint as string);
   const maxSeqLen = model.config.max_seq_len;
   const seqLen = (v['seq-len'] as number | undefined) ?? maxSeqLen;
@@ -96,12 +98,25 @@ export async function evaluate(argv: string[]): Promise<void> {
           `(--seq-len ${seqLen}, plus the next token); score more text${count >= 2 ? ` or use a shorter --seq-len (at most ${count - 1})` : ''}.`,
       );
     tokens = new FileTokenSource(path, dtype, tokenizer.vocabSize, count);
-    result = await evaluateModel(model, tokens, {
-      seqLen,
-      batchSize: v['batch-size'] as number,
-    }).catch((error: Error) => {
-      throw new CliError(`eval: ${inFlagTerms(error.message, EVAL_OPTION_FLAGS)}`);
-    });
+    const batchSize = v['batch-size'] as number;
+    const batches = Math.ceil(Math.floor((count - 1) / seqLen) / batchSize);
+    const workers = Math.min((v.workers as number | undefined) ?? defaultWorkers(backend), batches);
+    const replicas = startReplicas(workers, backend);
+    try {
+      if (replicas)
+        await shareModel(replicas, model).catch((error: Error) => {
+          throw new CliError(`eval: --workers ${workers}: ${error.message}`);
+        });
+      result = await evaluateModel(model, tokens, {
+        seqLen,
+        batchSize,
+        ...(replicas ? { replicas } : {}),
+      }).catch((error: Error) => {
+        throw new CliError(`eval: ${inFlagTerms(error.message, EVAL_OPTION_FLAGS)}`);
+      });
+    } finally {
+      await replicas?.close();
+    }
     chars = charsScored(tokenizer, tokens, result.tokens);
   } finally {
     tokens?.close();
