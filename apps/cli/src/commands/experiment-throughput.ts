@@ -16,8 +16,8 @@ export interface ThroughputArm {
 
 /**
  * Training tokens per second of each arm: `steps` timed steps each (only the steps: their
- * gradients and updates), in turns of up to {@link TURN_STEPS} steps per arm, every turn after
- * an untimed warm-up step (the replicas are given the arm's model when it changes). Each arm is
+ * gradients and updates), in turns of up to {@link TURN_STEPS} steps per arm (the order reversed
+ * every other turn), every turn after an untimed warm-up step (the replicas are given the arm's model when it changes). Each arm is
  * made just before its first turn and freed at the end.
  *
  * @returns tokens/s by arm.
@@ -34,7 +34,8 @@ export async function measureThroughput(
   >();
   try {
     for (let turn = 0; turn < Math.ceil(steps / TURN_STEPS); turn++) {
-      for (const arm of arms) {
+      // Every other turn in reverse order, so no arm always follows the same one.
+      for (const arm of turn % 2 === 0 ? arms : [...arms].reverse()) {
         let s = state.get(arm);
         if (s === undefined) {
           s = { made: make(arm), ms: 0, tokens: 0, timed: 0 };
