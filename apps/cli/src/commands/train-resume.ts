@@ -18,7 +18,7 @@ import {
 } from '@primer-ez/trainer/node';
 import type { Values } from '../args.js';
 import { shownPath } from '../common.js';
-import { readCorpus } from '../corpus.js';
+import { CORPUS_SOURCES, type CorpusName, embeddedCorpus, readCorpus } from '../corpus.js';
 import { CliError, UsageError } from '../errors.js';
 import {
   checkFixedOptions,
@@ -38,7 +38,7 @@ import {
 } from '../token-data.js';
 import { resolveWorkers } from '../workers.js';
 import type { TrainValues } from './train.js';
-import { encodeCorpus, MOBY_DICK } from './train-create.js';
+import { encodeCorpus } from './train-create.js';
 
 /**
  * Restores the run in `out` from its newest checkpoint that loads, on the recorded corpus, with
@@ -69,19 +69,44 @@ export async function resumeRun(
   const recorded = info?.corpus;
   const dataDir = v.data;
   let paths = v.text;
-  const ownData = dataDir === undefined && paths === undefined && (await hasRunData(out.dir));
-  if (paths === undefined && !ownData && recorded !== undefined && recorded.files.length > 0)
+  // --corpus names an embedded text; without it, the embedded text the run recorded (Moby-Dick
+  // for runs from before --corpus).
+  const asked = v.corpus as CorpusName | undefined;
+  const recordedEmbedded =
+    recorded !== undefined && recorded.files.length === 0
+      ? embeddedCorpus(recorded.source)
+      : undefined;
+  const embedded = asked ?? recordedEmbedded ?? 'moby-dick';
+  const ownData =
+    dataDir === undefined &&
+    paths === undefined &&
+    asked === undefined &&
+    (await hasRunData(out.dir));
+  if (
+    paths === undefined &&
+    asked === undefined &&
+    !ownData &&
+    recorded !== undefined &&
+    recorded.files.length > 0
+  )
     paths = recorded.files.map((f) => f.path);
   let record: CorpusRecord = await corpusRecord(
     paths,
-    dataDir !== undefined ? `--data ${dataDir}` : (paths?.join(', ') ?? MOBY_DICK),
+    dataDir !== undefined ? `--data ${dataDir}` : (paths?.join(', ') ?? CORPUS_SOURCES[embedded]),
   );
   if (ownData && recorded !== undefined) record = recorded;
-  if (recorded !== undefined && !sameCorpus(recorded, record) && dataDir === undefined) {
+  // Two embedded texts have no files to compare: their names tell them apart.
+  const otherEmbedded =
+    asked !== undefined && recordedEmbedded !== undefined && asked !== recordedEmbedded;
+  if (
+    recorded !== undefined &&
+    (!sameCorpus(recorded, record) || otherEmbedded) &&
+    dataDir === undefined
+  ) {
     if (!v['allow-corpus-change'])
       throw new CliError(
         `train --resume: the corpus differs from the one the run was started with (${describeCorpus(recorded)}; now ${describeCorpus(record)}); ` +
-          'leave --text out to use the recorded corpus, or add --allow-corpus-change to train on this one.',
+          'leave --text (and --corpus) out to use the recorded corpus, or add --allow-corpus-change to train on this one.',
       );
     notes.push(`corpus ${describeCorpus(record)} (was ${describeCorpus(recorded)})`);
   } else if (recorded !== undefined) record = recorded;
@@ -106,7 +131,7 @@ export async function resumeRun(
       process.stderr.write(`data: the run's own tokens in ${dir}\n`);
       return dataset.split;
     }
-    const corpus = await readCorpus(undefined);
+    const corpus = await readCorpus(undefined, embedded);
     return splitTokens(encodeCorpus(tok, corpus.text));
   };
   let fatal: CliError | undefined;

@@ -11,6 +11,7 @@ import {
 import {
   CONFIG_FLAGS,
   checkConfigFile,
+  type Flag,
   type Flags,
   help,
   PRESET_SIZES,
@@ -18,6 +19,7 @@ import {
   type ValuesOf,
 } from '../args.js';
 import { BACKEND_FLAG, setupBackend, shownPath, TOKENIZER_FLAGS } from '../common.js';
+import { CORPUS_FLAG } from '../corpus.js';
 import { CliError, UsageError } from '../errors.js';
 import { explicitFlags } from '../run-guard.js';
 import { stdinAsFile } from '../stdio.js';
@@ -26,14 +28,16 @@ import { createRun } from './train-create.js';
 import { resumeRun } from './train-resume.js';
 import { trainRun } from './train-run.js';
 
+// NOTE: corpus.ts declares CORPUS_FLAG as plain `Flags`; named here so that `v.corpus` is typed.
 export const TRAIN_FLAGS = {
   text: {
     type: 'string',
     multiple: true,
     placeholder: 'FILE',
     description:
-      'training text file (repeatable; - reads stdin), tokenized in chunks into RUN/data; default: the embedded Moby-Dick',
+      'training text file (repeatable; - reads stdin), tokenized in chunks into RUN/data; default: the embedded Moby-Dick (or --corpus)',
   },
+  ...(CORPUS_FLAG as { corpus: Extract<Flag, { type: 'enum' }> }),
   data: {
     type: 'string',
     placeholder: 'DIR',
@@ -204,6 +208,10 @@ export async function train(argv: string[]): Promise<void> {
     );
   if (!v.resume && v['allow-corpus-change'])
     throw new UsageError('train: --allow-corpus-change goes with --resume.');
+  if (v.corpus !== undefined && (v.text !== undefined || v.data !== undefined))
+    throw new UsageError(
+      `train: --corpus ${v.corpus} and ${v.text !== undefined ? '--text' : '--data'} both name the training data; give one (--corpus picks an embedded text).`,
+    );
   const given = parse('train', argv, explicitFlags(TRAIN_FLAGS)).values;
 
   const arch = v.arch;
