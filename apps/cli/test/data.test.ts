@@ -171,6 +171,9 @@ describe('primer-ez data prepare', () => {
         '1',
         '--eval-windows',
         '2',
+        // One thread: a replica thread's memory depends on when it starts, not on the corpus.
+        '--workers',
+        '1',
         '--out',
         out,
       );

@@ -18,7 +18,7 @@ import {
 import type { RunDirectory, TokenDataset } from '@primer-ez/trainer/node';
 import { configFromFlags } from '../args.js';
 import { loadTokenizerFile, shownPath } from '../common.js';
-import { CORPUS_SOURCES, type CorpusName, readCorpus } from '../corpus.js';
+import { CORPUS_SOURCES, readCorpus } from '../corpus.js';
 import {
   CliError,
   inFlagTerms,
@@ -74,7 +74,7 @@ export async function createRun({
   let trainer: Trainer;
   let tokenizer: Tokenizer;
   let out: RunDirectory | undefined;
-  const embedded = (v.corpus as CorpusName | undefined) ?? 'moby-dick';
+  const embedded = v.corpus ?? 'moby-dick';
   let source = CORPUS_SOURCES[embedded];
   let split: TokenSplit<TokenSource> | undefined;
   if (dataDir !== undefined) {

@@ -18,7 +18,7 @@ import {
 } from '@primer-ez/trainer/node';
 import type { Values } from '../args.js';
 import { shownPath } from '../common.js';
-import { CORPUS_SOURCES, type CorpusName, embeddedCorpus, readCorpus } from '../corpus.js';
+import { CORPUS_SOURCES, embeddedCorpus, readCorpus } from '../corpus.js';
 import { CliError, UsageError } from '../errors.js';
 import {
   checkFixedOptions,
@@ -71,7 +71,7 @@ export async function resumeRun(
   let paths = v.text;
   // --corpus names an embedded text; without it, the embedded text the run recorded (Moby-Dick
   // for runs from before --corpus).
-  const asked = v.corpus as CorpusName | undefined;
+  const asked = v.corpus;
   const recordedEmbedded =
     recorded !== undefined && recorded.files.length === 0
       ? embeddedCorpus(recorded.source)

@@ -11,7 +11,6 @@ import {
 import {
   CONFIG_FLAGS,
   checkConfigFile,
-  type Flag,
   type Flags,
   help,
   PRESET_SIZES,
@@ -28,7 +27,6 @@ import { createRun } from './train-create.js';
 import { resumeRun } from './train-resume.js';
 import { trainRun } from './train-run.js';
 
-// NOTE: corpus.ts declares CORPUS_FLAG as plain `Flags`; named here so that `v.corpus` is typed.
 export const TRAIN_FLAGS = {
   text: {
     type: 'string',
@@ -37,7 +35,7 @@ export const TRAIN_FLAGS = {
     description:
       'training text file (repeatable; - reads stdin), tokenized in chunks into RUN/data; default: the embedded Moby-Dick (or --corpus)',
   },
-  ...(CORPUS_FLAG as { corpus: Extract<Flag, { type: 'enum' }> }),
+  ...CORPUS_FLAG,
   data: {
     type: 'string',
     placeholder: 'DIR',
