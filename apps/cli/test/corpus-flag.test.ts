@@ -1,23 +1,10 @@
-// `--corpus`: the embedded texts, chosen by name, recorded by the run and kept on --resume.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runCli, scratch } from './process.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'primer-ez-corpus-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const dir = scratch('primer-ez-corpus-');
+const cli = (...args: string[]) => runCli(args, { cwd: dir });
 
 describe('primer-ez train --corpus sotu', () => {
   const run = join(dir, 'sotu');

@@ -6,25 +6,20 @@ import {
   closeSync,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readdirSync,
   readFileSync,
-  rmSync,
   statSync,
   truncateSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readMobyDick } from '@primer-ez/test-utils/corpus';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runCli, scratch } from './process.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'primer-ez-data-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratch('primer-ez-data-');
 const text = join(dir, 'moby.txt');
 const latin1 = join(dir, 'latin1.txt');
 const dataset = join(dir, 'dataset');
@@ -39,13 +34,13 @@ function cli(...args: string[]) {
   return cliWith([], ...args);
 }
 function cliWith(nodeFlags: string[], ...args: string[]) {
-  const r = spawnSync(process.execPath, [...nodeFlags, '--import', PEAK_RSS, CLI, ...args], {
+  const r = runCli(args, {
     cwd: dir,
-    encoding: 'utf8',
     timeout: 170_000,
+    nodeFlags: [...nodeFlags, '--import', PEAK_RSS],
   });
   const rss = Number(/peak-rss-kib (\d+)/.exec(r.stderr)?.[1]);
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, rssMiB: rss / 1024 };
+  return { ...r, rssMiB: rss / 1024 };
 }
 const tiny = ['--preset', 'tiny', '--batch-size', '8', '--backend', 'wasm', '--sample-length', '0'];
 const steps = ['--steps', '3', '--eval-every', '3', '--eval-windows', '1000', '--seed', '4'];

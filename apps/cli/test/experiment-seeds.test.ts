@@ -1,23 +1,11 @@
-// `primer-ez experiment primer-vs-vanilla --seeds`, run as a user runs it: a real process, real files.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runCli, scratch } from './process.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'primer-ez-seeds-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, 'experiment', 'primer-vs-vanilla', ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 120_000,
-  });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const dir = scratch('primer-ez-seeds-');
+const cli = (...args: string[]) =>
+  runCli(['experiment', 'primer-vs-vanilla', ...args], { cwd: dir });
 
 /** The settings every run below shares (the embedded Moby-Dick, a tiny model, 4 steps). */
 const recipe = [

@@ -1,19 +1,16 @@
 // SIGKILL during training and checkpointing, at random moments, in a loop: whatever moment the
 // process dies, the run directory's latest checkpoint is complete and `--resume` continues it.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { configFromJson, readSafetensors } from '@primer-ez/primer-layers';
 import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import { validateTrainerState } from '@primer-ez/trainer';
 import { RunDirectory, readSnapshotDir } from '@primer-ez/trainer/node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { CLI, scratch } from './process.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'primer-ez-kill-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratch('primer-ez-kill-');
 const text = join(dir, 'moby.txt');
 const run = join(dir, 'run');
 const common = [

@@ -2,7 +2,7 @@
 // writer, no diverged "latest", no hang on a FIFO or a device, --resume that applies or refuses
 // each flag, falls back past a damaged checkpoint, and SIGTERM that saves. Every spawn has a
 // timeout: a hang fails the test instead of stalling it.
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import {
   cpSync,
   existsSync,
@@ -15,11 +15,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli } from './process.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'primer-ez-rundir-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const text = join(dir, 'moby.txt');
@@ -40,14 +39,10 @@ const small = [
 ];
 
 function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: dir,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = runCli(args, { cwd: dir, timeout: 60_000 });
   expect(r.signal, `primer-ez ${args.join(' ')} hung`).toBeNull();
   const errors = r.stderr.split('\n').filter((l) => l.startsWith('primer-ez:'));
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr, errors };
+  return { ...r, errors };
 }
 
 /** The one error line of a failed command (and no stack trace). */

@@ -6,11 +6,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readMobyDick } from '@primer-ez/test-utils/corpus';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, type CliResult, runCli } from './process.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'primer-ez-unix-'));
 const work = join(dir, 'work'); // the working directory of most commands
 const sub = join(work, 'sub');
@@ -37,22 +36,10 @@ const quick = [
   'cpu',
 ];
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = CliResult;
 
 function cli(args: string[], { cwd = work, input }: { cwd?: string; input?: string } = {}): Result {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd,
-    input,
-    encoding: 'utf8',
-    maxBuffer: 64 * 2 ** 20,
-    timeout: 120_000,
-  });
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  return runCli(args, { cwd, ...(input !== undefined ? { input } : {}) });
 }
 
 /** The same, without blocking, so that independent commands run side by side. */

@@ -1,29 +1,17 @@
-// `--backend webgpu` end to end, as a user runs it: Dawn (the npm package `webgpu`) on
-// SwiftShader's software Vulkan driver (Debian's chromium-common; scripts/ensure-chromium.sh
-// installs it). Slow (software), so a tiny model and a few steps: training lowers the validation
-// loss, and `eval` on webgpu scores the checkpoint as the cpu backend does.
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { SWIFTSHADER_ICD } from '@primer-ez/backend-node';
 import { readMobyDick } from '@primer-ez/test-utils/corpus';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { runCli, scratch } from './process.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const dir = mkdtempSync(join(tmpdir(), 'primer-ez-cli-webgpu-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function cli(...args: string[]) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
+const dir = scratch('primer-ez-cli-webgpu-');
+const cli = (...args: string[]) =>
+  runCli(args, {
     cwd: dir,
-    encoding: 'utf8',
     timeout: 400_000,
     env: { ...process.env, VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD },
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 describe('primer-ez --backend webgpu (Dawn on SwiftShader)', () => {
   it('trains (validation loss goes down) and evaluates like the cpu backend', () => {
