@@ -166,10 +166,10 @@ function raceProgress(): string {
 }
 
 /**
- * Waits until `ready` holds: a CSS selector that matches in the page, or a check that resolves
- * true. It fails only when the page shows no progress (no step, validation, change
- * of state or status line) for `stallMs`, and the error says what it waited for and where the
- * race stood.
+ * Waits until `ready` holds: a CSS selector that matches (as `page.waitForSelector` sees it, on
+ * every frame, so a state that lasts one frame counts), or a check that resolves true. It fails
+ * only when the page shows no progress (no step, validation, change of state or status line) for
+ * `stallMs`, and the error says what it waited for and where the race stood.
  */
 export async function untilProgress(
   page: Page,
@@ -177,21 +177,37 @@ export async function untilProgress(
   ready: string | (() => Promise<boolean>),
   stallMs = STALL_MS,
 ): Promise<void> {
-  let last = '';
-  let since = Date.now();
-  for (;;) {
-    const done = typeof ready === 'string' ? (await page.$(ready)) !== null : await ready();
-    if (done) return;
-    const now = await page.evaluate(raceProgress);
-    if (now !== last) {
-      last = now;
-      since = Date.now();
-    } else if (Date.now() - since > stallMs) {
-      throw new Error(
-        `waited for ${what}, but the page made no progress for ${stallMs / 1000} s; it stands at ${now}`,
-      );
+  let done = false;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const arrived =
+    typeof ready === 'string'
+      ? page.waitForSelector(ready, { timeout: 0 }).then(() => {})
+      : (async () => {
+          while (!done && !(await ready())) await sleep(250);
+        })();
+  const stalled = (async () => {
+    let last = '';
+    let since = Date.now();
+    while (!done) {
+      const now = await page.evaluate(raceProgress).catch(() => last);
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      } else if (Date.now() - since > stallMs) {
+        throw new Error(
+          `waited for ${what}, but the page made no progress for ${stallMs / 1000} s; it stands at ${now}`,
+        );
+      }
+      await sleep(1000);
     }
-    await page.waitForTimeout(250);
+  })();
+  // NOTE: the loser of the race is left to settle (a selector wait ends with its page).
+  arrived.catch(() => {});
+  stalled.catch(() => {});
+  try {
+    await Promise.race([arrived, stalled]);
+  } finally {
+    done = true;
   }
 }
 
