@@ -80,18 +80,27 @@ export interface Batch {
  * `tokens` once (one read per window for a file-backed source).
  */
 export function batchAt(tokens: TokenSource, starts: readonly number[], seqLen: number): Batch {
-  const b = starts.length;
-  const ids = new Int32Array(b * seqLen);
-  const targets = new Int32Array(b * seqLen);
-  starts.forEach((s, i) => {
-    const window = tokens.subarray(s, s + seqLen + 1);
-    ids.set(window.subarray(0, seqLen), i * seqLen);
-    targets.set(window.subarray(1, seqLen + 1), i * seqLen);
-  });
+  const { ids, targets, batch } = windowShare(tokens, starts, seqLen);
   return {
-    ids: tf.tensor2d(ids, [b, seqLen], 'int32'),
-    targets: tf.tensor2d(targets, [b, seqLen], 'int32'),
+    ids: tf.tensor2d(ids, [batch, seqLen], 'int32'),
+    targets: tf.tensor2d(targets, [batch, seqLen], 'int32'),
   };
+}
+
+/** The windows of `tokens` starting at `starts`, inputs and next-token targets, as one share. */
+export function windowShare(
+  tokens: TokenSource,
+  starts: readonly number[],
+  seqLen: number,
+): { ids: Int32Array; targets: Int32Array; batch: number; seqLen: number } {
+  const ids = new Int32Array(starts.length * seqLen);
+  const targets = new Int32Array(starts.length * seqLen);
+  starts.forEach((s, j) => {
+    const window = tokens.subarray(s, s + seqLen + 1);
+    ids.set(window.subarray(0, seqLen), j * seqLen);
+    targets.set(window.subarray(1, seqLen + 1), j * seqLen);
+  });
+  return { ids, targets, batch: starts.length, seqLen };
 }
 
 /**

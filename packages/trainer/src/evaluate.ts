@@ -1,7 +1,5 @@
 import type { PrimerModel } from '@primer-ez/primer-layers';
-import * as tf from '@tensorflow/tfjs-core';
-import { batchCrossEntropy } from './cross-entropy.js';
-import { batchAt, DataError, findTokenOutside, type TokenSource, windowStarts } from './data.js';
+import { DataError, findTokenOutside, type TokenSource, windowStarts } from './data.js';
 import { crossEntropyOnReplicas } from './parallel.js';
 import type { ReplicaPool } from './replicas.js';
 
@@ -73,24 +71,14 @@ export async function evaluate(
       `evaluate: token ${outside.index} is ${outside.id}, outside the model's vocabulary [0, ${vocab}).`,
     );
   }
-  let total = 0;
-  if (replicas !== undefined && replicas.size > 0) {
-    total = await crossEntropyOnReplicas(
-      model,
-      stream,
-      starts,
-      { seqLen, batchSize },
-      replicas,
-      'evaluating',
-    );
-  } else {
-    for (let i = 0; i < starts.length; i += batchSize) {
-      const { ids, targets } = batchAt(stream, starts.slice(i, i + batchSize), seqLen);
-      const sum = batchCrossEntropy(model, ids, targets);
-      total += (await sum.data())[0] as number;
-      tf.dispose([ids, targets, sum]);
-    }
-  }
+  const total = await crossEntropyOnReplicas(
+    model,
+    stream,
+    starts,
+    { seqLen, batchSize },
+    replicas,
+    'evaluating',
+  );
   const count = starts.length * seqLen;
   const loss = total / count;
   return {

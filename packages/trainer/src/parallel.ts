@@ -2,7 +2,7 @@
 // replicas; each batch sums to the same number wherever it is scored, and the sums are added in
 // batch order, so the result is the one-thread result exactly.
 import type { PrimerModel } from '@primer-ez/primer-layers';
-import { type TokenSource, windowStarts } from './data.js';
+import { type TokenSource, windowShare, windowStarts } from './data.js';
 import { ReplicaError } from './errors.js';
 import type { EvalResult } from './evaluate.js';
 import type { TrainerOptions } from './options.js';
@@ -14,25 +14,10 @@ import {
   type WindowShare,
 } from './replicas.js';
 
-/** The windows of `tokens` starting at `starts`, inputs and next-token targets, as one share. */
-export function windowShare(
-  tokens: TokenSource,
-  starts: readonly number[],
-  seqLen: number,
-): WindowShare {
-  const ids = new Int32Array(starts.length * seqLen);
-  const targets = new Int32Array(starts.length * seqLen);
-  starts.forEach((s, j) => {
-    const window = tokens.subarray(s, s + seqLen + 1);
-    ids.set(window.subarray(0, seqLen), j * seqLen);
-    targets.set(window.subarray(1, seqLen + 1), j * seqLen);
-  });
-  return { ids, targets, batch: starts.length, seqLen };
-}
-
 /**
  * The summed cross-entropy (nats) of windows `starts` of `tokens`, `batchSize` windows a batch,
- * with batch k scored by participant k mod (1 + replicas): this thread is participant 0.
+ * with batch k scored by participant k mod (1 + helpers): this thread is participant 0, and
+ * replicas 1 … `helpers` (default: all of the pool's; none without a pool) the others.
  * `during` names the work in a replica's failure (e.g. `validating at step 40`).
  */
 export async function crossEntropyOnReplicas(
@@ -40,10 +25,11 @@ export async function crossEntropyOnReplicas(
   tokens: TokenSource,
   starts: readonly number[],
   { seqLen, batchSize }: { seqLen: number; batchSize: number },
-  replicas: ReplicaPool,
+  replicas: ReplicaPool | undefined,
   during: string,
+  helpers = replicas?.size ?? 0,
 ): Promise<number> {
-  const participants = 1 + replicas.size;
+  const participants = 1 + helpers;
   let total = 0;
   for (let round = 0; round < starts.length; round += participants * batchSize) {
     const group: WindowShare[] = [];
@@ -54,7 +40,9 @@ export async function crossEntropyOnReplicas(
     )
       group.push(windowShare(tokens, starts.slice(at, at + batchSize), seqLen));
     // NOTE: the replicas start first and score alongside this thread.
-    const remote = replicas.crossEntropy(group.slice(1)).then(
+    const remote = (
+      replicas && group.length > 1 ? replicas.crossEntropy(group.slice(1)) : Promise.resolve([])
+    ).then(
       (values) => ({ values, failure: undefined }),
       (failure: unknown) => ({ values: [] as number[], failure }),
     );
@@ -81,8 +69,9 @@ export async function validateOnReplicas(
     tokens,
     starts,
     { seqLen: o.seqLen, batchSize: o.evalBatchSize },
-    withSize(replicas, o.workers - 1),
+    replicas,
     `validating at step ${step}`,
+    o.workers - 1,
   );
   const loss = sum / (starts.length * o.seqLen);
   return {
@@ -111,16 +100,4 @@ export async function shareModel(replicas: ReplicaPool, model: PrimerModel): Pro
   const weights = new Float32Array(total);
   await flatWeights(model, layout, weights);
   replicas.setWeights(weights);
-}
-
-/** The pool seen as its first `size` replicas (a trainer may use fewer workers than a pool holds). */
-function withSize(replicas: ReplicaPool, size: number): ReplicaPool {
-  if (size === replicas.size) return replicas;
-  return {
-    size,
-    prepare: (config, count) => replicas.prepare(config, count),
-    setWeights: (weights) => replicas.setWeights(weights),
-    gradients: (tasks) => replicas.gradients(tasks),
-    crossEntropy: (shares) => replicas.crossEntropy(shares),
-  };
 }
