@@ -1,19 +1,21 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BackendInfo } from '@primer-ez/backend-node';
 import { readRegularTextFile, writeFileAtomic } from '@primer-ez/node-io';
 import { type PrimerConfig, PrimerModel, presetConfig } from '@primer-ez/primer-layers';
 import { type Tokenizer, trainCharTokenizer } from '@primer-ez/tokenizer';
 import { splitTokens, Trainer } from '@primer-ez/trainer';
-import { RunDirectory } from '@primer-ez/trainer/node';
+import type { CorpusRecord } from '@primer-ez/trainer/node';
 import type { WorkerThreadPool } from '@primer-ez/trainer/worker-threads';
 import { type Flags, help, PRESET_SIZES, parse, type Values } from '../args.js';
 import { BACKEND_FLAG, setupBackend } from '../common.js';
 import { CORPUS_FLAG, type CorpusName, embeddedCorpus, readCorpus } from '../corpus.js';
 import { CliError, UsageError } from '../errors.js';
 import { formatDuration, ProgressBar } from '../progress.js';
+import { corpusRecord } from '../run-guard.js';
 import { lossChart, type Series } from '../svg.js';
 import { resolveWorkers, startReplicas, WORKERS_FLAG } from '../workers.js';
+import { openArm } from './experiment-resume.js';
 import {
   type AggregateMeta,
   aggregateMarkdown,
@@ -101,11 +103,12 @@ export const EXPERIMENT_FLAGS: Flags = {
     type: 'string',
     default: 'runs/experiment',
     description:
-      'directory for the runs, results.json, results.md and loss.svg (with --seeds: OUT/seed-S/ per seed); arms that finished there with the same settings are reused',
+      'directory for the runs, results.json, results.md and loss.svg (with --seeds: OUT/seed-S/ per seed); arms that finished there with the same settings are reused, and arms killed part-way go on from their newest checkpoint',
   },
   fresh: {
     type: 'boolean',
-    description: 'retrain every listed arm even if it finished in --out with the same settings',
+    description:
+      'retrain every listed arm from step 0, even one that finished or was started in --out with the same settings',
   },
   ...BACKEND_FLAG,
   ...WORKERS_FLAG,
@@ -146,6 +149,8 @@ interface Context {
   arms: string[];
   tokenizer: Tokenizer;
   data: ReturnType<typeof splitTokens>;
+  /** The corpus as run.json records it (files hashed), to continue an arm only on the same text. */
+  corpus: CorpusRecord;
   /** The settings of every arm but its seed. */
   settings: Omit<ArmSettings, 'seed'>;
   backend: BackendInfo;
@@ -213,6 +218,7 @@ export async function experiment(argv: string[]): Promise<void> {
     arms,
     tokenizer,
     data,
+    corpus: await corpusRecord(v.text as string[] | undefined, corpus.source),
     backend,
     replicas,
     settings: {
@@ -338,17 +344,34 @@ async function runSeed(ctx: Context, out: string, seed: number): Promise<Curve[]
       curves.set(arm, finished);
       continue;
     }
-    const { model, trainer } = makeArm(ctx, arm, seed);
-    // An arm that did not finish (or --fresh) starts over: no stale metrics or checkpoints mixed in.
-    await rm(join(out, arm), { recursive: true, force: true });
-    const run = await RunDirectory.open(join(out, arm));
-    process.stderr.write(`\n${arm}: ${model.parameterCount.toLocaleString('en')} parameters\n`);
+    // An arm that did not finish goes on from its newest checkpoint if it was started with these
+    // settings; otherwise (or with --fresh) it starts over, no stale metrics or checkpoints mixed in.
+    const opened = await openArm(
+      join(out, arm),
+      arm,
+      { experiment: 'primer-vs-vanilla', arm, ...settings },
+      ctx.corpus,
+      ctx.data,
+      ctx.tokenizer,
+      { fresh: v.fresh === true, finishedFile: FINISHED },
+    );
+    const { run } = opened;
+    const { model, trainer } = opened.resumed
+      ? { model: opened.resumed.trainer.model, trainer: opened.resumed.trainer }
+      : makeArm(ctx, arm, seed);
+    if (!opened.resumed)
+      process.stderr.write(`\n${arm}: ${model.parameterCount.toLocaleString('en')} parameters\n`);
     const bar = new ProgressBar(process.stderr, 50);
-    const curve: Curve = { arm, evals: [], seconds: 0, tokensPerSecond: 0 };
+    const curve: Curve = opened.resumed?.curve ?? {
+      arm,
+      evals: [],
+      seconds: 0,
+      tokensPerSecond: 0,
+    };
     await trainer.run({
       steps,
       evalEvery: settings.evalEvery,
-      evalAtStart: true,
+      evalAtStart: trainer.step === 0,
       sink: run,
       ...(ctx.replicas ? { replicas: ctx.replicas } : {}),
       onEvent: async (e) => {
