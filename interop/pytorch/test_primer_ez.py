@@ -148,7 +148,7 @@ class TestConfig(unittest.TestCase):
         c = config()
         self.assertEqual(
             (c.ffn_activation, c.attention, c.dconv, c.dconv_kernel, c.dconv_bias, c.positional),
-            ("squared_relu", "mdha", "per_channel", 3, False, "learned"),
+            ("squared_relu", "mdha", "per_channel", 3, True, "learned"),
         )
         self.assertEqual((c.norm_eps, c.tie_embeddings, c.dropout), (1e-5, False, 0.0))
         self.assertIs(config(dconv="shared").dconv_bias, True)
@@ -356,16 +356,17 @@ class TestModel(unittest.TestCase):
         self.assertEqual(y[0, :, 0].tolist(), [0.5, 100.5, 10.5, 1.5])
         self.assertEqual(y[0, :, 1].tolist(), [199.5, 19.5, 1.5, -0.5])
 
-    def test_paper_init(self):
-        m = PrimerEZ(config())
+    def test_smoothing_init(self):
+        m = PrimerEZ(config(dconv_init="smoothing"))
+        self.assertTrue(torch.equal(m.blocks[0].attn.q_dconv.bias, torch.zeros(16)))
         w = m.blocks[0].attn.q_dconv.weight
         self.assertTrue(torch.allclose(w[:, 0, 2], torch.full((16,), 0.5)))
         self.assertTrue(torch.allclose(w[:, 0, :2], torch.full((16, 2), 0.5 / 3)))
-        w5 = PrimerEZ(config(dconv_kernel=5)).blocks[1].attn.v_dconv.weight
+        w5 = PrimerEZ(config(dconv_kernel=5, dconv_init="smoothing")).blocks[1].attn.v_dconv.weight
         self.assertEqual(w5[0, 0].tolist(), [pytest_approx(0.5 / 3)] * 4 + [0.5])
 
     def test_dconv_init(self):
-        self.assertEqual(config().dconv_init, "smoothing")
+        self.assertEqual(config().dconv_init, "uniform")
         self.assertEqual(config(dconv="shared").dconv_init, "uniform")
         torch.manual_seed(0)
         m = PrimerEZ(config(dconv_init="uniform", dconv_bias=True))
@@ -376,10 +377,11 @@ class TestModel(unittest.TestCase):
         self.assertEqual(len(set(conv.weight.flatten().tolist())), conv.weight.numel())
         with self.assertRaisesRegex(pe.ConfigError, "dconv_init"):
             config(dconv_init="kaiming")
-        # A config.json written before the key existed reads as the variant's default.
+        # A config.json written before the key existed reads as the default (only the init
+        # depends on it).
         old = config().to_dict()
         del old["dconv_init"]
-        self.assertEqual(pe.PrimerEZConfig.from_dict(old).dconv_init, "smoothing")
+        self.assertEqual(pe.PrimerEZConfig.from_dict(old).dconv_init, "uniform")
 
     def test_sinusoidal_positions(self):
         table = pe.sinusoidal_positions(16, 16)
@@ -471,6 +473,20 @@ class TestCheckpoint(unittest.TestCase):
                 header = json.loads(f.read(n))
             self.assertEqual({v["dtype"] for k, v in header.items() if k != "__metadata__"}, {"F32"})
 
+    def test_config_without_dconv_bias_loads_the_bias_its_weights_hold(self):
+        for bias in (False, True):
+            m = random_model(config(dconv_bias=bias), seed=4)
+            save_checkpoint(m, self.dir)
+            path = os.path.join(self.dir, "config.json")
+            with open(path) as f:
+                d = json.load(f)
+            del d["dconv_bias"]
+            with open(path, "w") as f:
+                json.dump(d, f)
+            back = load_checkpoint(self.dir)
+            self.assertIs(back.config.dconv_bias, bias)
+            self.assertEqual(back.config, m.config)
+
     def test_overwrite_is_atomic_and_keeps_other_files(self):
         m = random_model(config())
         save_checkpoint(m, self.dir)
@@ -502,8 +518,8 @@ class TestCheckpoint(unittest.TestCase):
         self.assert_load_error("missing", "blocks.1.attn.k_dconv.weight")
 
     def test_extra_tensor(self):
-        self.rewrite(lambda t: t.update({"blocks.0.attn.q_dconv.bias": torch.zeros(16)}))
-        self.assert_load_error("unexpected", "blocks.0.attn.q_dconv.bias")
+        self.rewrite(lambda t: t.update({"blocks.9.ffn.up.weight": torch.zeros(16)}))
+        self.assert_load_error("unexpected", "blocks.9.ffn.up.weight")
 
     def test_misshapen_tensor(self):
         self.rewrite(lambda t: t.update({"blocks.0.ffn.up.weight": torch.zeros(32, 15)}))

@@ -1,7 +1,7 @@
 // An experiment arm killed part-way goes on from its checkpoint when the experiment is run again
 // with the same settings, and ends exactly where an arm that was never killed ends.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli, scratch } from './process.js';
@@ -99,5 +99,27 @@ describe('primer-ez experiment: an arm killed part-way', () => {
     expect(fresh.code).toBe(0);
     expect(fresh.stderr).not.toMatch(/continuing|reusing/);
     expect(fresh.stderr).toMatch(/primer-ez: [\d,]+ parameters/);
+  });
+
+  it('reuses or continues an arm only for the same model (a change of defaults retrains it)', () => {
+    // The arm as a version with another default (no conv bias) would have left it.
+    const path = join(whole, 'primer-ez', 'finished.json');
+    const info = join(whole, 'primer-ez', 'run.json');
+    const finished = json(path);
+    const now = JSON.parse(finished.model);
+    expect(now).toMatchObject({ dconv_bias: true, dconv_init: 'uniform' });
+    const was = JSON.stringify({ ...now, dconv_bias: false });
+    writeFileSync(path, JSON.stringify({ ...finished, model: was }));
+    const run = json(info);
+    writeFileSync(info, JSON.stringify({ ...run, settings: { ...run.settings, model: was } }));
+    const r = runCli([...recipe, '--out', whole], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /finished with other settings \(model dconv_bias false, not true\); not reused/,
+    );
+    expect(r.stderr).toMatch(/was started with other settings \(model .*\); starting over/);
+    expect(r.stderr).toMatch(/primer-ez: [\d,]+ parameters/);
+    expect(json(path).model).toBe(finished.model);
+    expect(losses(whole).map(([step]) => step)).toEqual([0, 2, 4, 6, 8]);
   });
 });

@@ -130,6 +130,20 @@ describeEachBackend('checkpoints', (backend) => {
     model.dispose();
   });
 
+  it('loads a config.json that omits dconv_bias with the bias its weights hold (older checkpoints)', async () => {
+    for (const dconv_bias of [false, true]) {
+      const model = PrimerModel.create({ ...base, dconv_bias }, { seed: 6 });
+      const files = await serializeCheckpoint(model);
+      const config = JSON.parse(files.config) as Record<string, unknown>;
+      delete config.dconv_bias;
+      const loaded = deserializeCheckpoint({ ...files, config: JSON.stringify(config) });
+      expect(loaded.config.dconv_bias).toBe(dconv_bias);
+      expect(loaded.config).toEqual(model.config);
+      loaded.dispose();
+      model.dispose();
+    }
+  });
+
   it('stores the data CRC-32 and the config in the weights metadata, as strings', async () => {
     const model = PrimerModel.create(base, { seed: 5 });
     const files = await serializeCheckpoint(model);

@@ -95,8 +95,9 @@ function firstNonFinite(data: Float32Array): number {
  * @throws ConfigError, SafetensorsError or CheckpointError, naming the key or tensor.
  */
 export function deserializeCheckpoint(files: CheckpointFiles): PrimerModel {
-  const config = configFromJson(files.config);
+  const written = configFromJson(files.config);
   const { tensors, metadata } = readSafetensors(files.weights);
+  const config = withStoredBias(written, files.config, tensors);
   const specs = parameterSpecs(config);
   const known = new Set(specs.map((s) => s.name));
   const extra = [...tensors.keys()].filter((name) => !known.has(name));
@@ -165,4 +166,20 @@ function checkSavedConfig(config: PrimerConfig, saved: string): void {
         `${JSON.stringify(savedConfig)} (only dropout may be changed).`,
     );
   }
+}
+
+/**
+ * A `config.json` that does not say `dconv_bias` (hand-written, or from before the key had to be
+ * written) means the weights it came with: per_channel had no bias by default until the default
+ * became `true`, so the bias is whatever the stored tensors hold.
+ */
+function withStoredBias(
+  config: PrimerConfig,
+  text: string,
+  tensors: ReadonlyMap<string, unknown>,
+): PrimerConfig {
+  if (config.attention !== 'mdha' || Object.hasOwn(JSON.parse(text) as object, 'dconv_bias'))
+    return config;
+  const stored = [...tensors.keys()].some((name) => /\.attn\.[qkv]_dconv\.bias$/.test(name));
+  return stored === config.dconv_bias ? config : resolveConfig({ ...config, dconv_bias: stored });
 }

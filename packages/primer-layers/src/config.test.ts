@@ -5,7 +5,7 @@ import { countParameters } from './params.js';
 const sizes = { vocab_size: 65, d_model: 32, n_heads: 4, n_layers: 2, d_ff: 64, max_seq_len: 16 };
 
 describe('resolveConfig', () => {
-  it('defaults to Primer EZ: squared ReLU, per-channel 3-tap MDHA without bias, learned positions', () => {
+  it('defaults to Primer EZ: squared ReLU, per-channel 3-tap MDHA with a bias from the uniform init, learned positions', () => {
     expect(resolveConfig(sizes)).toEqual({
       model_type: 'primer-ez',
       ...sizes,
@@ -13,8 +13,8 @@ describe('resolveConfig', () => {
       attention: 'mdha',
       dconv: 'per_channel',
       dconv_kernel: 3,
-      dconv_bias: false,
-      dconv_init: 'smoothing',
+      dconv_bias: true,
+      dconv_init: 'uniform',
       positional: 'learned',
       norm_eps: 1e-5,
       tie_embeddings: false,
@@ -22,15 +22,15 @@ describe('resolveConfig', () => {
     });
   });
 
-  it('gives the shared (labml) convolution a bias by default, unless told otherwise', () => {
-    expect(resolveConfig({ ...sizes, dconv: 'shared' }).dconv_bias).toBe(true);
-    expect(resolveConfig({ ...sizes, dconv: 'shared', dconv_bias: false }).dconv_bias).toBe(false);
-  });
-
-  it('starts per-channel kernels from the smoothing init and shared ones from uniform, unless told', () => {
-    expect(resolveConfig(sizes).dconv_init).toBe('smoothing');
-    expect(resolveConfig({ ...sizes, dconv: 'shared' }).dconv_init).toBe('uniform');
-    expect(resolveConfig({ ...sizes, dconv_init: 'uniform' }).dconv_init).toBe('uniform');
+  it('gives both convolutions a bias and the uniform init by default, unless told otherwise', () => {
+    for (const dconv of ['per_channel', 'shared'] as const) {
+      const c = resolveConfig({ ...sizes, dconv });
+      expect([c.dconv_bias, c.dconv_init]).toEqual([true, 'uniform']);
+      expect(resolveConfig({ ...sizes, dconv, dconv_bias: false }).dconv_bias).toBe(false);
+      expect(resolveConfig({ ...sizes, dconv, dconv_init: 'smoothing' }).dconv_init).toBe(
+        'smoothing',
+      );
+    }
     expect(() => resolveConfig({ ...sizes, dconv_init: 'kaiming' as 'uniform' })).toThrow(
       `config: dconv_init = "kaiming" must be one of 'smoothing', 'uniform'.`,
     );

@@ -31,11 +31,12 @@ const ids = (b: number, t: number, seed: number) =>
 describe('parameters', () => {
   it('counts parameters as the architecture says', () => {
     const { vocab_size: v, d_model: c, d_ff: f, max_seq_len: t } = base;
-    const block = 2 * 2 * c + 4 * (c * c + c) + 3 * 3 * c + (c * f + f) + (f * c + c);
+    // The three convolutions: 3 taps and a bias per channel (the default dconv_bias).
+    const block = 2 * 2 * c + 4 * (c * c + c) + 3 * (3 * c + c) + (c * f + f) + (f * c + c);
     expect(countParameters(resolveConfig(base))).toBe(
       v * c + t * c + 2 * block + 2 * c + (c * v + v),
     );
-    const vanillaBlock = block - 3 * 3 * c;
+    const vanillaBlock = block - 3 * (3 * c + c);
     expect(countParameters(resolveConfig(VARIANTS.vanilla!))).toBe(
       v * c + t * c + 2 * vanillaBlock + 2 * c + (c * v + v),
     );
@@ -49,14 +50,14 @@ describe('parameters', () => {
     const primer = parameterSpecs(resolveConfig(base)).map((s) => s.name);
     const vanilla = parameterSpecs(resolveConfig(VARIANTS.vanilla!)).map((s) => s.name);
     expect(
-      primer.filter((n) => !vanilla.includes(n)).every((n) => /attn\.[qkv]_dconv\.weight$/.test(n)),
+      primer.filter((n) => !vanilla.includes(n)).every((n) => /attn\.[qkv]_dconv\.(weight|bias)$/.test(n)),
     ).toBe(true);
     expect(vanilla.every((n) => primer.includes(n))).toBe(true);
   });
 });
 
 describeEachBackend('PrimerModel', () => {
-  it('is reproducible from its seed, and uses the paper init for the convolutions', () => {
+  it('is reproducible from its seed; the smoothing init puts 0.5 on the current tap, 0.5/3 on the others', () => {
     const [a, b, c] = [
       PrimerModel.create(base, { seed: 3 }),
       PrimerModel.create(base, { seed: 3 }),
@@ -74,10 +75,15 @@ describeEachBackend('PrimerModel', () => {
       expect(values(z2.params.get(name)!), name).toEqual(values(v));
     z1.dispose();
     z2.dispose();
-    expectClose(a.params.get('blocks.0.attn.q_dconv.weight')!, [
+    const smoothing = PrimerModel.create({ ...base, dconv_init: 'smoothing' }, { seed: 3 });
+    expectClose(smoothing.params.get('blocks.0.attn.q_dconv.weight')!, [
       ...Array(32).fill(0.5 / 3),
       ...Array(16).fill(0.5),
     ]);
+    expect(values(smoothing.params.get('blocks.0.attn.q_dconv.bias')!).every((x) => x === 0)).toBe(
+      true,
+    );
+    smoothing.dispose();
     expect(a.parameterCount).toBe(countParameters(a.config));
     for (const m of [a, b, c]) m.dispose();
   });

@@ -15,6 +15,7 @@ import { formatDuration, ProgressBar } from '../progress.js';
 import { corpusRecord } from '../run-guard.js';
 import { lossChart, type Series } from '../svg.js';
 import { resolveWorkers, startReplicas, WORKERS_FLAG } from '../workers.js';
+import { ARMS, modelKey } from './experiment-arms.js';
 import { openArm } from './experiment-resume.js';
 import {
   type AggregateMeta,
@@ -27,24 +28,8 @@ import {
 import { type Curve, resultsMarkdown, summarize } from './experiment-summary.js';
 import { measureThroughput } from './experiment-throughput.js';
 
+export { ARMS } from './experiment-arms.js';
 export { type ArmResult, summarize } from './experiment-summary.js';
-
-/** The arms of the primer-vs-vanilla experiment: what each changes from vanilla. */
-export const ARMS: Record<string, Partial<PrimerConfig>> = {
-  vanilla: { attention: 'mha', ffn_activation: 'relu' },
-  'primer-ez': { attention: 'mdha', ffn_activation: 'squared_relu', dconv: 'per_channel' },
-  'primer-ez-shared': { attention: 'mdha', ffn_activation: 'squared_relu', dconv: 'shared' },
-  /** The paper's per-channel MDHA started from PyTorch's Conv1d init, with a bias (issue 16). */
-  'primer-ez-uniform': {
-    attention: 'mdha',
-    ffn_activation: 'squared_relu',
-    dconv: 'per_channel',
-    dconv_init: 'uniform',
-    dconv_bias: true,
-  },
-  'squared-relu-only': { attention: 'mha', ffn_activation: 'squared_relu' },
-  'mdha-only': { attention: 'mdha', ffn_activation: 'relu', dconv: 'per_channel' },
-};
 
 export const EXPERIMENT_FLAGS: Flags = {
   text: {
@@ -136,6 +121,8 @@ interface ArmSettings {
 
 interface FinishedArm {
   settings: ArmSettings;
+  /** The model trained ({@link modelKey} of its config). */
+  model: string;
   curve: Curve;
 }
 
@@ -290,6 +277,14 @@ export async function experiment(argv: string[]): Promise<void> {
   }
 }
 
+/** The config `arm` trains with these settings. */
+function armConfig(ctx: Context, arm: string): PrimerConfig {
+  return presetConfig(ctx.v.preset as 'small', ctx.tokenizer.vocabSize, {
+    ...ARMS[arm],
+    max_seq_len: Math.max(ctx.settings.seqLen, 1),
+  });
+}
+
 /** A fresh model and trainer for `arm`, as every arm is trained. */
 function makeArm(
   ctx: Context,
@@ -297,12 +292,8 @@ function makeArm(
   seed: number,
   overrides: { evalWindows?: number } = {},
 ): { model: PrimerModel; trainer: Trainer } {
-  const { v, settings } = ctx;
-  const config = presetConfig(v.preset as 'small', ctx.tokenizer.vocabSize, {
-    ...ARMS[arm],
-    max_seq_len: Math.max(settings.seqLen, 1),
-  });
-  const model = PrimerModel.create(config, { seed });
+  const { settings } = ctx;
+  const model = PrimerModel.create(armConfig(ctx, arm), { seed });
   const trainer = new Trainer(
     model,
     ctx.data,
@@ -338,7 +329,8 @@ async function runSeed(ctx: Context, out: string, seed: number): Promise<Curve[]
   await mkdir(out, { recursive: true });
   const curves = new Map<string, Curve>();
   for (const arm of ctx.arms) {
-    const finished = v.fresh ? null : await readFinishedArm(out, arm, settings);
+    const fingerprint = modelKey(armConfig(ctx, arm));
+    const finished = v.fresh ? null : await readFinishedArm(out, arm, settings, fingerprint);
     if (finished) {
       process.stderr.write(`\n${arm}: finished earlier in ${join(out, arm)}; reusing it\n`);
       curves.set(arm, finished);
@@ -349,7 +341,7 @@ async function runSeed(ctx: Context, out: string, seed: number): Promise<Curve[]
     const opened = await openArm(
       join(out, arm),
       arm,
-      { experiment: 'primer-vs-vanilla', arm, ...settings },
+      { experiment: 'primer-vs-vanilla', arm, model: fingerprint, ...settings },
       ctx.corpus,
       ctx.data,
       ctx.tokenizer,
@@ -394,7 +386,7 @@ async function runSeed(ctx: Context, out: string, seed: number): Promise<Curve[]
     curves.set(arm, curve);
     await writeFileAtomic(
       join(out, arm, FINISHED),
-      `${JSON.stringify({ settings, curve } satisfies FinishedArm, null, 2)}\n`,
+      `${JSON.stringify({ settings, model: fingerprint, curve } satisfies FinishedArm, null, 2)}\n`,
     );
     trainer.dispose();
     model.dispose();
@@ -415,7 +407,8 @@ async function finishedArms(
   const settings: ArmSettings = { ...ctx.settings, seed };
   const curves: Curve[] = [];
   for (const arm of Object.keys(ARMS)) {
-    const curve = known.get(arm) ?? (await readFinishedArm(out, arm, settings));
+    const curve =
+      known.get(arm) ?? (await readFinishedArm(out, arm, settings, modelKey(armConfig(ctx, arm))));
     if (curve) curves.push(curve);
   }
   return curves;
@@ -527,11 +520,12 @@ function corpusTitle(source: string): string {
       : source;
 }
 
-/** The curve of `arm` if it finished in `out` with exactly `settings`; null otherwise. */
+/** The curve of `arm` if it finished in `out` with exactly `settings` and `model`; null otherwise. */
 async function readFinishedArm(
   out: string,
   arm: string,
   settings: ArmSettings,
+  model: string,
 ): Promise<Curve | null> {
   let parsed: FinishedArm;
   try {
@@ -541,17 +535,31 @@ async function readFinishedArm(
   } catch {
     return null;
   }
-  const differ = Object.entries(settings).filter(
-    ([k, value]) => parsed.settings?.[k as keyof ArmSettings] !== value,
-  );
+  const differ = Object.entries(settings)
+    .filter(([k, value]) => parsed.settings?.[k as keyof ArmSettings] !== value)
+    .map(
+      ([k, value]) =>
+        `${k} ${JSON.stringify(parsed.settings[k as keyof ArmSettings])}, not ${JSON.stringify(value)}`,
+    );
+  if (parsed.settings && parsed.model !== model)
+    differ.push(
+      typeof parsed.model === 'string'
+        ? `model ${modelDifference(parsed.model, model)}`
+        : 'no model recorded (written by an older primer-ez)',
+    );
   if (differ.length > 0 && parsed.settings)
     process.stderr.write(
-      `${join(out, arm)}: finished with other settings (${differ
-        .map(
-          ([k, value]) =>
-            `${k} ${JSON.stringify(parsed.settings[k as keyof ArmSettings])}, not ${JSON.stringify(value)}`,
-        )
-        .join('; ')}); not reused\n`,
+      `${join(out, arm)}: finished with other settings (${differ.join('; ')}); not reused\n`,
     );
   return differ.length === 0 && parsed.curve?.arm === arm ? parsed.curve : null;
+}
+
+/** How the model `was` differs from `now` ({@link modelKey} strings), key by key. */
+function modelDifference(was: string, now: string): string {
+  const [a, b] = [JSON.parse(was), JSON.parse(now)] as Record<string, unknown>[];
+  const keys = [...new Set([...Object.keys(a!), ...Object.keys(b!)])];
+  return keys
+    .filter((k) => a![k] !== b![k])
+    .map((k) => `${k} ${JSON.stringify(a![k])}, not ${JSON.stringify(b![k])}`)
+    .join(', ');
 }

@@ -29,7 +29,7 @@ export function parameterCount(sizes: ModelSizes, vocabSize: number, primer: boo
   const block =
     2 * c + // attention layer norm
     4 * (c * c + c) + // q, k, v, o projections
-    (primer ? 3 * 3 * c : 0) + // Primer EZ: a 3-tap per-channel depthwise conv after q, k, v
+    (primer ? 3 * (3 * c + c) : 0) + // Primer EZ: a 3-tap per-channel depthwise conv, with a bias, after q, k, v
     2 * c + // feed-forward layer norm
     (c * f + f) + // up
     (f * c + c); // down
