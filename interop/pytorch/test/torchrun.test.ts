@@ -257,7 +257,11 @@ describe.skipIf(PYTHON === undefined)('interop/pytorch train.py under torchrun',
     expect(ts.windows).toBe(Math.floor((valTokens - 1) / 32)); // all of them, as PyTorch scored
     expect(Math.abs(ts.loss - metrics(runDir).evals.get(3)!.val_loss!)).toBeLessThan(1e-4);
     expect(generated.stdout.length).toBeGreaterThanOrEqual(8);
-    expect(JSON.parse(info.stdout).config).toMatchObject({ d_model: 32, dconv_init: 'uniform', dconv_bias: true });
+    expect(JSON.parse(info.stdout).config).toMatchObject({
+      d_model: 32,
+      dconv_init: 'uniform',
+      dconv_bias: true,
+    });
     expect(readFileSync(join(runDir, 'loss.svg'), 'utf8')).toContain('<svg');
   });
 

@@ -50,7 +50,9 @@ describe('parameters', () => {
     const primer = parameterSpecs(resolveConfig(base)).map((s) => s.name);
     const vanilla = parameterSpecs(resolveConfig(VARIANTS.vanilla!)).map((s) => s.name);
     expect(
-      primer.filter((n) => !vanilla.includes(n)).every((n) => /attn\.[qkv]_dconv\.(weight|bias)$/.test(n)),
+      primer
+        .filter((n) => !vanilla.includes(n))
+        .every((n) => /attn\.[qkv]_dconv\.(weight|bias)$/.test(n)),
     ).toBe(true);
     expect(vanilla.every((n) => primer.includes(n))).toBe(true);
   });
