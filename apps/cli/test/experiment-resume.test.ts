@@ -4,33 +4,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tinyExperiment } from './experiment-recipe.js';
 import { CLI, runCli, scratch } from './process.js';
 
 const dir = scratch('primer-ez-experiment-resume-');
-const recipe = [
-  'experiment',
-  'primer-vs-vanilla',
-  '--arms',
-  'primer-ez',
-  '--preset',
-  'tiny',
-  '--steps',
-  '8',
-  '--eval-every',
-  '2',
-  '--batch-size',
-  '2',
-  '--seq-len',
-  '16',
-  '--warmup',
-  '1',
-  '--eval-windows',
-  '2',
-  '--backend',
-  'cpu',
-  '--workers',
-  '2',
-];
+const recipe = ['experiment', 'primer-vs-vanilla', '--arms', 'primer-ez', ...tinyExperiment(8)];
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 type Eval = { step: number; loss: number };
 const losses = (out: string) =>

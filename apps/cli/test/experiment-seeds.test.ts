@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { tinyExperiment } from './experiment-recipe.js';
 import { runCli, scratch } from './process.js';
 
 const dir = scratch('primer-ez-seeds-');
@@ -8,26 +9,7 @@ const cli = (...args: string[]) =>
   runCli(['experiment', 'primer-vs-vanilla', ...args], { cwd: dir });
 
 /** The settings every run below shares (the embedded Moby-Dick, a tiny model, 4 steps). */
-const recipe = [
-  '--preset',
-  'tiny',
-  '--steps',
-  '4',
-  '--eval-every',
-  '2',
-  '--batch-size',
-  '2',
-  '--seq-len',
-  '16',
-  '--warmup',
-  '1',
-  '--eval-windows',
-  '2',
-  '--backend',
-  'cpu',
-  '--workers',
-  '2',
-];
+const recipe = tinyExperiment(4);
 const json = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
 describe('primer-ez experiment primer-vs-vanilla --seeds', () => {
