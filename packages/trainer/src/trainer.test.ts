@@ -62,14 +62,23 @@ describeEachBackend('Trainer', (backend) => {
       const model = PrimerModel.create(config, { seed: 3 });
       const trainer = new Trainer(model, data, { ...small, ...options });
       for (let i = 0; i < 3; i++) await trainer.trainStep();
-      const w = weights(model);
+      // The key convolution's bias adds q·b to every score of a query, which the softmax cancels:
+      // its gradient is 0 up to rounding, and AdamW scales that rounding up to steps of ~lr, so
+      // it alone depends on the order of summation (it cannot change the model's outputs).
+      const w = new Map(
+        [...model.params]
+          .filter(([name]) => !name.endsWith('k_dconv.bias'))
+          .map(([name, v]) => [name, values(v)]),
+      );
       trainer.dispose();
       model.dispose();
       return w;
     };
     const one = await run({ batchSize: 8 });
     const two = await run({ batchSize: 4, accumulate: 2 });
-    const worst = Math.max(...one.map((x, i) => Math.abs(x - two[i]!)));
+    const worst = Math.max(
+      ...[...one].flatMap(([name, w]) => w.map((x, i) => Math.abs(x - two.get(name)![i]!))),
+    );
     expect(worst).toBeLessThan(1e-6);
   });
 
