@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BackendInfo } from '@primer-ez/backend-node';
@@ -205,7 +206,7 @@ export async function experiment(argv: string[]): Promise<void> {
     arms,
     tokenizer,
     data,
-    corpus: await corpusRecord(v.text as string[] | undefined, corpus.source),
+    corpus: await experimentCorpus(v.text as string[] | undefined, corpus),
     backend,
     replicas,
     settings: {
@@ -275,6 +276,22 @@ export async function experiment(argv: string[]): Promise<void> {
   } finally {
     await replicas?.close();
   }
+}
+
+/**
+ * The corpus as an arm's run.json records it: each text file hashed, or, for standard input (no
+ * file to name), the hash of the text read.
+ */
+async function experimentCorpus(
+  paths: string[] | undefined,
+  corpus: { text: string; source: string },
+): Promise<CorpusRecord> {
+  if (!paths?.includes('-')) return corpusRecord(paths, corpus.source);
+  const sha256 = createHash('sha256').update(corpus.text).digest('hex');
+  return {
+    source: corpus.source,
+    files: [{ path: '-', size: Buffer.byteLength(corpus.text), sha256 }],
+  };
 }
 
 /** The config `arm` trains with these settings. */
