@@ -19,18 +19,30 @@ import datetime
 import os
 import signal
 import threading
-from typing import List
+from typing import Dict, List, Optional
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["Group", "Interrupt"]
+__all__ = ["Group", "Interrupt", "cpu_threads"]
+
+
+def cpu_threads(requested: Optional[int], env: Dict[str, str], cpus: int) -> Optional[int]:
+    """Intra-op threads for one CPU process: ``--threads``, else none to set when
+    ``OMP_NUM_THREADS`` is (torch reads it), else the ``cpus`` this process may run on shared
+    by the processes on this machine (``LOCAL_WORLD_SIZE``). Debian's torch 1.13 otherwise
+    starts with one thread on a 2-core machine (``omp_get_max_threads()`` is 1 there)."""
+    if requested is not None:
+        return requested
+    if env.get("OMP_NUM_THREADS"):
+        return None
+    return max(1, cpus // max(1, int(env.get("LOCAL_WORLD_SIZE", "1"))))
 
 
 class Group:
     """Rank, world size and device of this process; sums and broadcasts over the job."""
 
-    def __init__(self, device: str, timeout_s: float) -> None:
+    def __init__(self, device: str, timeout_s: float, threads: Optional[int] = None) -> None:
         self.distributed = "WORLD_SIZE" in os.environ
         self.rank = int(os.environ.get("RANK", 0))
         self.world = int(os.environ.get("WORLD_SIZE", 1))
@@ -43,6 +55,9 @@ class Group:
             self.device = torch.device("cuda", torch.cuda.current_device())
         else:
             self.device = torch.device("cpu")
+            n = cpu_threads(threads, dict(os.environ), len(os.sched_getaffinity(0)))
+            if n is not None:
+                torch.set_num_threads(n)
         if self.distributed:
             # NOTE: without async error handling a NCCL collective with a dead peer waits forever.
             os.environ.setdefault("NCCL_ASYNC_ERROR_HANDLING", "1")

@@ -85,9 +85,10 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     a("--eval-windows", type=int, default=64, help="validation windows scored at each evaluation")
     a("--checkpoint-every", type=int, default=500, help="save a periodic checkpoint every N steps")
     a("--device", choices=["auto", "cpu", "cuda"], default="auto", help="auto: one GPU per process when there are GPUs")
+    a("--threads", type=int, help="CPU threads per process (default: $OMP_NUM_THREADS, else this machine's CPUs / processes on it)")
     a("--timeout", type=float, default=300, help="seconds a process waits for the others before failing (default 300)")
     args = p.parse_args(argv)
-    for name in ("steps", "batch_size", "accumulate", "eval_windows", "seq_len"):
+    for name in ("steps", "batch_size", "accumulate", "eval_windows", "seq_len", "threads"):
         v = getattr(args, name)
         if v is not None and v < 1:
             p.error(f"--{name.replace('_', '-')} {v} must be a positive integer")

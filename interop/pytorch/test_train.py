@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 import train
+from distributed import cpu_threads
 from primer_ez import PrimerEZ, PrimerEZConfig
 from rundir import RunDirectory, RunDirectoryError, find_checkpoint
 from tokens import DataError, TokenData, window_starts
@@ -207,6 +208,15 @@ class FlagsTest(unittest.TestCase):
             args = train.parse_args(["--data", d, "--n-heads", "5"])
             with self.assertRaisesRegex(train.TrainError, "d_model=128 must be divisible by n_heads=5"):
                 train.model_config(args, 65)
+
+    def test_cpu_threads(self) -> None:
+        self.assertEqual(cpu_threads(3, {"OMP_NUM_THREADS": "1"}, 8), 3)  # --threads wins
+        self.assertIsNone(cpu_threads(None, {"OMP_NUM_THREADS": "2"}, 8))  # torch reads it
+        self.assertEqual(cpu_threads(None, {}, 2), 2)
+        self.assertEqual(cpu_threads(None, {"LOCAL_WORLD_SIZE": "4"}, 8), 2)
+        self.assertEqual(cpu_threads(None, {"LOCAL_WORLD_SIZE": "4"}, 2), 1)
+        with self.assertRaises(SystemExit):
+            train.parse_args(["--data", ".", "--threads", "0"])
 
     def test_trainer_options_have_the_typescript_keys(self) -> None:
         args = train.parse_args(["--data", ".", "--preset", "tiny", "--batch-size", "4"])

@@ -270,6 +270,12 @@ class Run:
         )
         self.log(f"saved {kind} checkpoint: {os.path.relpath(location)}")
 
+    def _threads(self) -> str:
+        if self.group.device.type != "cpu":
+            return ""
+        n = torch.get_num_threads()
+        return f" ({n} thread{'s' if n != 1 else ''} each)"
+
     def train(self) -> int:
         """Trains to --steps (or --max-minutes): validates, logs, saves as ``Trainer.run`` does."""
         args, total = self.args, self.args.steps
@@ -283,7 +289,8 @@ class Run:
                 f"{len(self.data.validation):,} validation tokens"
             )
         self.log(
-            f"run directory: {self.out}\nprocesses: {self.group.world} x {self.group.device.type}, "
+            f"run directory: {self.out}\nprocesses: {self.group.world} x {self.group.device.type}"
+            f"{self._threads()}, "
             f"{self.batch // self.group.world} of every {self.batch} windows of {self.seq_len} tokens each"
         )
         max_ms = math.inf if args.max_minutes is None else args.max_minutes * 60_000
@@ -359,7 +366,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     interrupt = Interrupt()
     step: Optional[int] = None
     try:
-        group = Group(args.device, args.timeout)
+        group = Group(args.device, args.timeout, args.threads)
         run = Run(args, group, interrupt)
         step = run.step
         try:
